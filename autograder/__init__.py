@@ -1,0 +1,1 @@
+"""Grading, feedback and self-check for the Parameter Management course, around nbgrader."""

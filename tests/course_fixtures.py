@@ -1,0 +1,1 @@
+"""Fixtures that give each test a throw-away copy of the course."""

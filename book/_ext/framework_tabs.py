@@ -1,0 +1,136 @@
+"""Group consecutive framework-tagged code cells into synchronized sphinx-design tab sets.
+
+Jupyter Book 1.x cannot execute a code cell nested inside a tab directive, so chapters
+keep their cells at the top level and tag each one ``pytorch``, ``mxnet`` or
+``mindspore``. After MyST-NB has parsed and executed a page, this transform wraps every
+run of consecutive tagged cells (input and outputs) into one tab set, tabs in a fixed
+order, all sets in one sync group: picking a framework once switches every tab set, the
+choice is remembered across pages, and ``?framework=mindspore`` in the URL opens a page
+on that framework (both provided by sphinx-design's tab script for a sync group).
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+
+from docutils import nodes
+from sphinx.application import Sphinx
+from sphinx.errors import SphinxError
+from sphinx.transforms import SphinxTransform
+
+SYNC_GROUP = "framework"
+FRAMEWORKS: dict[str, str] = {"pytorch": "PyTorch", "mxnet": "MXNet", "mindspore": "MindSpore"}
+# Tags that name a framework the book does not cover: almost surely a mistake.
+FOREIGN_FRAMEWORKS = {"torch", "mx", "gluon", "ms", "tensorflow", "tf", "keras", "jax", "paddle"}
+
+
+class FrameworkTabError(SphinxError):
+    """A code cell's framework tags cannot be turned into a tab."""
+
+    category = "Framework tabs error"
+
+
+@dataclass(frozen=True)
+class TaggedCell:
+    node: nodes.container
+    framework: str
+
+
+def _is_code_cell(node: nodes.Node) -> bool:
+    return isinstance(node, nodes.container) and node.get("nb_element") == "cell_code"
+
+
+def _describe(node: nodes.Element, source: str) -> str:
+    """Where a cell is, for error messages: file, line, and the cell's index in the notebook."""
+    where = f"{source}, line {node.line}" if node.line else source
+    return f"{where}: code cell {node.get('cell_index', '?')}"
+
+
+def cell_framework(node: nodes.Element, source: str) -> str | None:
+    """The framework a code cell is tagged with, None if untagged; raises on bad tags."""
+    tags = list(node.get("cell_metadata", {}).get("tags", []))
+    found = [tag for tag in tags if tag in FRAMEWORKS]
+    if len(found) > 1:
+        raise FrameworkTabError(
+            f"{_describe(node, source)} has {len(found)} framework tags "
+            f"({', '.join(found)}); a cell belongs to exactly one framework tab"
+        )
+    for tag in tags:
+        if tag in FRAMEWORKS:
+            continue
+        near = difflib.get_close_matches(tag.lower(), FRAMEWORKS, n=1, cutoff=0.75)
+        if tag.lower() in FOREIGN_FRAMEWORKS or tag.lower() in FRAMEWORKS or near:
+            hint = f" (did you mean '{near[0]}'?)" if near else ""
+            raise FrameworkTabError(
+                f"{_describe(node, source)} has the unknown framework tag '{tag}'{hint}; "
+                f"the framework tags are {', '.join(FRAMEWORKS)}"
+            )
+    return found[0] if found else None
+
+
+def _tab_set(run: list[TaggedCell]) -> nodes.container:
+    """One sphinx-design tab set holding a run of tagged cells, in the fixed order."""
+    tab_set = nodes.container(
+        "", is_div=True, design_component="tab-set", classes=["sd-tab-set", "framework-tabs"]
+    )
+    tab_set.source, tab_set.line = run[0].node.source, run[0].node.line
+    for framework, label in FRAMEWORKS.items():
+        cells = [cell.node for cell in run if cell.framework == framework]
+        if not cells:
+            continue
+        title = nodes.rubric(label, label, classes=["sd-tab-label"])
+        title["sync_id"] = framework
+        title["sync_group"] = SYNC_GROUP
+        content = nodes.container(
+            "", *cells, is_div=True, design_component="tab-content", classes=["sd-tab-content"]
+        )
+        item = nodes.container(
+            "",
+            title,
+            content,
+            is_div=True,
+            design_component="tab-item",
+            classes=["sd-tab-item", f"framework-{framework}"],
+            selected=False,
+        )
+        item.source, item.line = cells[0].source, cells[0].line
+        tab_set += item
+    return tab_set
+
+
+class GroupFrameworkCells(SphinxTransform):
+    """Wrap each run of consecutive framework-tagged code cells into one tab set."""
+
+    # After MyST-NB has built the cell containers, before sphinx-design's HTML transform.
+    default_priority = 500
+
+    def apply(self, **kwargs) -> None:
+        source = self.env.doc2path(self.env.docname, base=False)
+        parents = {cell.parent for cell in self.document.findall(_is_code_cell)}
+        for parent in parents:
+            if parent is not None:
+                self._group_children(parent, str(source))
+
+    def _group_children(self, parent: nodes.Element, source: str) -> None:
+        children: list[nodes.Node] = []
+        run: list[TaggedCell] = []
+        for child in parent.children:
+            framework = cell_framework(child, source) if _is_code_cell(child) else None
+            if framework is not None:
+                run.append(TaggedCell(child, framework))
+                continue
+            if run:
+                children.append(_tab_set(run))
+                run = []
+            children.append(child)
+        if run:
+            children.append(_tab_set(run))
+        parent.children = []
+        parent.extend(children)
+
+
+def setup(app: Sphinx) -> dict:
+    app.setup_extension("sphinx_design")
+    app.add_transform(GroupFrameworkCells)
+    return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}

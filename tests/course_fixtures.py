@@ -1,1 +1,97 @@
 """Fixtures that give each test a throw-away copy of the course."""
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from autograder.course import DEFAULT_COURSE
+from autograder.grade import SubmissionResult, grade_assignment
+from autograder.notebooks import grade_id, is_answer, read_notebook
+from autograder.release import release_assignments
+
+#: The tiny framework-free course of the grading tests (``tests/fixtures/make_course.py``).
+FIXTURE_COURSE = Path(__file__).resolve().parent / "fixtures" / "course"
+
+_SOLUTION_MARKERS = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*\n?", re.MULTILINE)
+
+
+class CourseCopy:
+    """A copy of an nbgrader course (source/ and config) in a temporary folder."""
+
+    def __init__(self, origin: Path, root: Path) -> None:
+        root.mkdir(parents=True, exist_ok=True)
+        shutil.copytree(origin / "source", root / "source")
+        if (origin / "nbgrader_config.py").exists():
+            shutil.copy(origin / "nbgrader_config.py", root / "nbgrader_config.py")
+        self.root = root
+        self._released: set[str] = set()
+
+    def assignments(self) -> list[str]:
+        return sorted(p.name for p in (self.root / "source").iterdir() if p.is_dir())
+
+    def notebook_names(self, assignment: str) -> list[str]:
+        return sorted(p.stem for p in (self.root / "source" / assignment).glob("*.ipynb"))
+
+    def release(self, assignment: str) -> list[Path]:
+        """Run ``release`` for ``assignment``; returns the released notebooks."""
+        paths = release_assignments(self.root, [assignment])
+        self._released.add(assignment)
+        return paths
+
+    def source_notebook(self, assignment: str, name: str) -> nbformat.NotebookNode:
+        return read_notebook(self.root / "source" / assignment / f"{_stem(name)}.ipynb")
+
+    def released_notebook(self, assignment: str, name: str) -> nbformat.NotebookNode:
+        """The student version of a notebook (releasing the assignment if need be)."""
+        if assignment not in self._released:
+            self.release(assignment)
+        return read_notebook(self.root / "release" / assignment / f"{_stem(name)}.ipynb")
+
+    def solution_submission(self, assignment: str, name: str) -> nbformat.NotebookNode:
+        """The released notebook with the reference solutions typed in, as handed in."""
+        solutions = {grade_id(cell): _SOLUTION_MARKERS.sub("", cell.source)
+                     for cell in self.source_notebook(assignment, name).cells if is_answer(cell)}
+        return with_answers(self.released_notebook(assignment, name), solutions)
+
+    def submit(self, student: str, assignment: str, name: str,
+               nb_or_bytes: nbformat.NotebookNode | bytes) -> Path:
+        """Put a notebook (or raw bytes) in submitted/<student>/<assignment>/."""
+        path = self.root / "submitted" / student / assignment / f"{_stem(name)}.ipynb"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(nb_or_bytes, bytes):
+            path.write_bytes(nb_or_bytes)
+        else:
+            nbformat.write(nb_or_bytes, path)
+        return path
+
+    def grade(self, assignment: str, **kwargs) -> list[SubmissionResult]:
+        return grade_assignment(self.root, assignment, **kwargs)
+
+
+def with_answers(nb: nbformat.NotebookNode, answers: dict[str, str]) -> nbformat.NotebookNode:
+    """A copy of ``nb`` whose answer cells named in ``answers`` (by grade_id) hold that code."""
+    nb = nbformat.from_dict(nb)
+    for cell in nb.cells:
+        if is_answer(cell) and grade_id(cell) in answers:
+            cell.source = answers[grade_id(cell)]
+    return nb
+
+
+def _stem(name: str) -> str:
+    return name[:-len(".ipynb")] if name.endswith(".ipynb") else name
+
+
+@pytest.fixture
+def course(tmp_path: Path) -> CourseCopy:
+    """A throw-away copy of the repository's course (``exercises/``)."""
+    return CourseCopy(DEFAULT_COURSE, tmp_path / "course")
+
+
+@pytest.fixture
+def fixture_course(tmp_path: Path) -> CourseCopy:
+    """A throw-away copy of the tiny framework-free course in ``tests/fixtures/course``."""
+    return CourseCopy(FIXTURE_COURSE, tmp_path / "course")

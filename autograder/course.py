@@ -1,0 +1,146 @@
+"""The nbgrader course on disk: where its folders are and what it holds."""
+from __future__ import annotations
+
+import logging
+import os
+import re
+import sys
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+from traitlets.config import Config
+from traitlets.config.loader import PyFileConfigLoader
+
+#: The repository's own course; every command works on it unless told otherwise.
+DEFAULT_COURSE = Path(__file__).resolve().parent.parent / "exercises"
+
+#: The frameworks every assignment comes in, in the order the book shows them.
+FRAMEWORKS = ("pytorch", "mxnet", "mindspore")
+
+
+def _tools_on_path() -> None:
+    """Put this interpreter's scripts on PATH: nbgrader runs ``alembic`` to create a gradebook."""
+    scripts = os.path.dirname(sys.executable)
+    if scripts not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = os.pathsep.join(filter(None, [scripts, os.environ.get("PATH")]))
+
+
+_tools_on_path()
+
+
+class CourseError(Exception):
+    """Bad input from the user: the message is one line meant to be shown as is."""
+
+
+def quiet_log() -> logging.Logger:
+    """A logger for nbgrader's classes that keeps their chatter off the terminal."""
+    log = logging.getLogger("autograder.nbgrader")
+    log.propagate = False
+    if not log.handlers:
+        log.addHandler(logging.NullHandler())
+    return log
+
+
+def framework_of(notebook: str) -> str | None:
+    """The framework a notebook is written for, from its name (``tying_mxnet`` -> mxnet)."""
+    suffix = notebook.rsplit("_", 1)[-1]
+    return suffix if suffix in FRAMEWORKS else None
+
+
+@dataclass(frozen=True)
+class Course:
+    """An nbgrader course directory (source/, release/, submitted/, ... and gradebook.db)."""
+
+    root: Path
+
+    @classmethod
+    def open(cls, course_dir: Path | str | None = None) -> Course:
+        """The course at ``course_dir`` (the repository's course by default), checked."""
+        root = Path(course_dir) if course_dir is not None else DEFAULT_COURSE
+        if not root.is_dir():
+            raise CourseError(f"no course directory at {root}")
+        if not (root / "source").is_dir():
+            raise CourseError(f"{root} is not an nbgrader course: it has no source/ folder")
+        return cls(root.resolve())
+
+    @cached_property
+    def config(self) -> Config:
+        """The course's nbgrader configuration (``nbgrader_config.py``), if it has one."""
+        if not (self.root / "nbgrader_config.py").is_file():
+            return Config()
+        try:
+            return PyFileConfigLoader("nbgrader_config.py", path=str(self.root)).load_config()
+        except Exception as error:  # a broken config file is the user's input
+            raise CourseError(f"cannot read {self.root / 'nbgrader_config.py'}: {error}") from None
+
+    def coursedir(self):
+        """nbgrader's view of this course, rooted here whatever the config says."""
+        from nbgrader.coursedir import CourseDirectory
+
+        return CourseDirectory(config=self.config, root=str(self.root), log=quiet_log())
+
+    @property
+    def db_url(self) -> str:
+        return self.coursedir().db_url
+
+    @property
+    def source(self) -> Path:
+        return self.root / "source"
+
+    @property
+    def release(self) -> Path:
+        return self.root / "release"
+
+    @property
+    def submitted(self) -> Path:
+        return self.root / "submitted"
+
+    @property
+    def autograded(self) -> Path:
+        return self.root / "autograded"
+
+    @property
+    def feedback(self) -> Path:
+        return self.root / "feedback"
+
+    def assignments(self) -> list[str]:
+        """Every assignment with a folder in source/, sorted."""
+        return sorted(p.name for p in self.source.iterdir() if p.is_dir() and
+                      not p.name.startswith("."))
+
+    def require_assignment(self, assignment: str) -> str:
+        """``assignment`` if the course has it; otherwise a one-line error naming the choices."""
+        known = self.assignments()
+        if assignment not in known:
+            choices = ", ".join(known) or "none"
+            raise CourseError(f"unknown assignment {assignment!r} (the course has: {choices})")
+        return assignment
+
+    def notebooks(self, assignment: str) -> list[str]:
+        """The assignment's notebook names (no ``.ipynb``), in framework order."""
+        names = [p.stem for p in (self.source / assignment).glob("*.ipynb")]
+        return sorted(names, key=_framework_order)
+
+    def students(self, assignment: str) -> list[str]:
+        """Everyone with a folder for ``assignment`` in submitted/, sorted."""
+        if not self.submitted.is_dir():
+            return []
+        return sorted(p.name for p in self.submitted.iterdir()
+                      if (p / assignment).is_dir() and not p.name.startswith("."))
+
+    def submission_dir(self, student: str, assignment: str) -> Path:
+        return self.submitted / student / assignment
+
+    def released_path(self, assignment: str, notebook: str) -> Path:
+        return self.release / assignment / f"{notebook}.ipynb"
+
+
+def _framework_order(name: str) -> tuple[int, str]:
+    framework = framework_of(name)
+    return (FRAMEWORKS.index(framework) if framework else len(FRAMEWORKS), name)
+
+
+def safe_name(text: str) -> str:
+    """``text`` reduced to characters that are safe in a file name."""
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", text)

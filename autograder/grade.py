@@ -1,0 +1,334 @@
+"""``grade``: grade every submission of an assignment, in parallel fresh kernels.
+
+For each submitted notebook the instructor's version (from the release and the
+gradebook, hidden tests included) is rebuilt and only the student's answer cells,
+matched by nbgrader ``grade_id``, are copied in: edited, deleted, reordered or added
+test cells do not matter. Each notebook runs in its own kernel through
+:mod:`autograder.kernel`. Kernels run in parallel; this process alone writes the
+gradebook (with nbgrader's own ``SaveAutoGrades``), so formgrader, ``generate_feedback``
+and ``export`` see the results as if ``nbgrader autograde`` had made them.
+
+A learner who studies one framework submits that framework's notebook only; the
+assignment's score is the best of the notebooks they submitted, out of that
+notebook's maximum. nbgrader's per-notebook scores stay in the gradebook.
+"""
+from __future__ import annotations
+
+import asyncio
+import copy
+import os
+import shutil
+import sys
+import tempfile
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+from nbformat import NotebookNode
+
+from .course import Course, CourseError, quiet_log
+from .execute import run_notebook
+from .kernel import Limits, Scratch, sandbox_available
+from .notebooks import (NotebookError, failure_message, grade_id, is_answer, is_auto_test,
+                        points, read_notebook)
+from .release import ensure_released
+
+
+@dataclass(frozen=True)
+class QuestionResult:
+    """One auto-graded test cell of one notebook."""
+
+    notebook: str  #: e.g. "tying_mxnet"
+    grade_id: str
+    score: float
+    max_score: float
+    message: str  #: the failing check's plain-words message, "" when passed
+
+
+@dataclass(frozen=True)
+class SubmissionResult:
+    """One student's automatic score for an assignment.
+
+    ``score`` and ``max_score`` are those of the notebook that counts (the best one
+    the student submitted); answers graded by hand are not included. ``questions``
+    lists every auto-graded question of every notebook the student submitted.
+    """
+
+    student: str
+    assignment: str
+    score: float
+    max_score: float
+    problems: list[str]
+    questions: list[QuestionResult]
+    notebook: str = ""  #: the notebook that counts, "" when none was submitted
+
+
+@dataclass
+class _NotebookOutcome:
+    name: str
+    submitted: bool
+    executed: NotebookNode | None = None
+    questions: list[QuestionResult] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def score(self) -> float:
+        return sum(q.score for q in self.questions)
+
+    @property
+    def max_score(self) -> float:
+        return sum(q.max_score for q in self.questions)
+
+
+def grade_assignment(course_dir: Path | str | None, assignment: str, *,
+                     students: list[str] | None = None, workers: int | None = None,
+                     progress: bool = False, limits: Limits | None = None,
+                     sandbox: bool | None = None) -> list[SubmissionResult]:
+    """Grade ``submitted/<student>/<assignment>/`` for every (or each given) student.
+
+    ``sandbox`` runs kernels in bubblewrap; by default it does when bwrap works here.
+    Results come back sorted by student; nothing a submission does raises here.
+    """
+    course = Course.open(course_dir)
+    course.require_assignment(assignment)
+    everyone = course.students(assignment)
+    if students is not None:
+        unknown = sorted(set(students) - set(everyone))
+        if unknown:
+            raise CourseError(f"no submission of {assignment!r} from: {', '.join(unknown)}")
+        everyone = sorted(set(students))
+    ensure_released(course, assignment)
+    templates = instructor_notebooks(course, assignment)
+    if sandbox is None:
+        sandbox = sandbox_available()
+    workers = max(1, workers or os.cpu_count() or 1)
+    grader = _Grader(course, assignment, templates, limits or Limits(), sandbox)
+    return asyncio.run(grader.grade_all(everyone, workers, progress))
+
+
+def instructor_notebooks(course: Course, assignment: str) -> dict[str, NotebookNode]:
+    """The instructor's version of each notebook: the release with hidden tests restored.
+
+    The test cells come from the gradebook, where ``nbgrader generate_assignment``
+    stored them before it removed the hidden tests.
+    """
+    from nbgrader.api import Gradebook
+
+    templates = {}
+    with Gradebook(course.db_url, course.coursedir().course_id) as gradebook:
+        for name in course.notebooks(assignment):
+            nb = read_notebook(course.released_path(assignment, name))
+            stored = {c.name: c for c in gradebook.find_notebook(name, assignment).source_cells}
+            for cell in nb.cells:
+                source = stored.get(grade_id(cell))
+                if source is not None:
+                    cell.metadata.nbgrader["checksum"] = source.checksum
+                    if not is_answer(cell):
+                        cell.source = source.source
+                if cell.cell_type == "code":
+                    cell.outputs, cell.execution_count = [], None
+            templates[name] = nb
+    return templates
+
+
+def merge_answers(template: NotebookNode, submitted: NotebookNode) -> tuple[NotebookNode, list[str]]:
+    """The instructor's notebook with the student's answer cells copied in.
+
+    Answers are matched by nbgrader ``grade_id``, then by cell id when a front end
+    dropped the nbgrader metadata. Returns the notebook and notes on missing answers.
+    """
+    by_grade_id: dict[str, NotebookNode] = {}
+    by_cell_id: dict[str, NotebookNode] = {}
+    for cell in submitted.cells:
+        if grade_id(cell) and is_answer(cell):
+            by_grade_id.setdefault(grade_id(cell), cell)
+        elif "id" in cell and not grade_id(cell):
+            by_cell_id.setdefault(cell["id"], cell)
+    graded = copy.deepcopy(template)
+    notes = []
+    for cell in graded.cells:
+        if not is_answer(cell):
+            continue
+        answer = by_grade_id.get(grade_id(cell)) or by_cell_id.get(cell.get("id", ""))
+        if answer is None:
+            notes.append(f"answer cell {grade_id(cell)} is missing; graded as unanswered")
+        else:
+            cell.source = answer.source
+    return graded, notes
+
+
+def score_notebook(nb: NotebookNode, name: str) -> list[QuestionResult]:
+    """nbgrader's verdict on each auto-graded test cell of an executed notebook."""
+    from nbgrader.utils import determine_grade
+
+    questions = []
+    for cell in nb.cells:
+        if is_auto_test(cell):
+            score, max_score = determine_grade(cell, quiet_log())
+            score = float(score or 0)
+            message = "" if score >= max_score else failure_message(cell)
+            questions.append(QuestionResult(name, grade_id(cell), score, max_score, message))
+    return questions
+
+
+def _unscored(template: NotebookNode, name: str, why: str) -> list[QuestionResult]:
+    return [QuestionResult(name, grade_id(cell), 0.0, points(cell), why)
+            for cell in template.cells if is_auto_test(cell)]
+
+
+class _Grader:
+    """Runs the kernels concurrently and records each finished student at once."""
+
+    def __init__(self, course: Course, assignment: str, templates: dict[str, NotebookNode],
+                 limits: Limits, sandbox: bool) -> None:
+        self.course = course
+        self.assignment = assignment
+        self.templates = templates
+        self.limits = limits
+        self.sandbox = sandbox
+
+    async def grade_all(self, students: list[str], workers: int,
+                        progress: bool) -> list[SubmissionResult]:
+        from tqdm import tqdm
+
+        slots = asyncio.Semaphore(workers)
+        with tqdm(total=len(students), desc=f"grading {self.assignment}", unit="submission",
+                  file=sys.stderr, disable=not progress, leave=False) as bar:
+            async def one(student: str) -> SubmissionResult:
+                result = await self.grade_student(student, slots)
+                bar.update()
+                return result
+
+            results = await asyncio.gather(*(one(student) for student in students))
+        return sorted(results, key=lambda r: r.student)
+
+    async def grade_student(self, student: str, slots: asyncio.Semaphore) -> SubmissionResult:
+        folder = self.course.submission_dir(student, self.assignment)
+        problems = [f"ignored {p.name}: not a notebook of this assignment (expected "
+                    f"{_expected(self.templates)})"
+                    for p in sorted(folder.glob("*.ipynb")) if p.stem not in self.templates]
+
+        async def graded(name: str) -> _NotebookOutcome:
+            async with slots:
+                try:
+                    return await self.grade_notebook(folder, name)
+                except Exception as error:  # noqa: BLE001 -- one notebook never stops the rest
+                    return _NotebookOutcome(name, True, None,
+                                            _unscored(self.templates[name], name, "not graded"),
+                                            [f"{name}.ipynb: not graded, internal error: "
+                                             f"{type(error).__name__}: {error}"])
+
+        outcomes = await asyncio.gather(*(graded(name) for name in self.templates))
+        try:
+            _record(self.course, student, self.assignment, outcomes)
+        except Exception as error:  # noqa: BLE001
+            problems.append(f"could not record in the gradebook: {type(error).__name__}: {error}")
+        return _summarize(student, self.assignment, outcomes, problems, self.templates)
+
+    async def grade_notebook(self, folder: Path, name: str) -> _NotebookOutcome:
+        path = folder / f"{name}.ipynb"
+        if not path.exists():
+            return _NotebookOutcome(name, submitted=False)
+        template = self.templates[name]
+        try:
+            submitted = read_notebook(path)
+        except NotebookError as error:
+            return _NotebookOutcome(name, True, None, _unscored(template, name, str(error)),
+                                    [str(error)])
+        nb, notes = merge_answers(template, submitted)
+        with tempfile.TemporaryDirectory(prefix="autograder-") as tmp:
+            scratch = Scratch(work=Path(tmp) / "work", run=Path(tmp) / "run",
+                              hidden=(self.course.root,))
+            _copy_files(folder, scratch.work)
+            _copy_files(self.course.source / self.assignment, scratch.work)
+            execution = await run_notebook(nb, scratch, self.limits, sandbox=self.sandbox)
+        problems = [f"{name}.ipynb: {line}" for line in notes + execution.problems]
+        return _NotebookOutcome(name, True, execution.notebook, score_notebook(nb, name), problems)
+
+
+def _copy_files(source: Path, dest: Path) -> None:
+    """Copy the files other than notebooks (data a notebook may read) into ``dest``."""
+    dest.mkdir(parents=True, exist_ok=True)
+    for path in source.rglob("*"):
+        if path.is_file() and not path.is_symlink() and path.suffix != ".ipynb":
+            target = dest / path.relative_to(source)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, target)
+
+
+def _expected(templates: dict[str, NotebookNode]) -> str:
+    return ", ".join(f"{name}.ipynb" for name in templates)
+
+
+def _summarize(student: str, assignment: str, outcomes: list[_NotebookOutcome],
+               problems: list[str], templates: dict[str, NotebookNode]) -> SubmissionResult:
+    submitted = [o for o in outcomes if o.submitted]
+    questions = [q for o in submitted for q in o.questions]
+    problems = problems + [p for o in submitted for p in o.problems]
+    if not submitted:
+        problems.append(f"no notebook submitted (expected one of {_expected(templates)})")
+        best_max = max((sum(points(c) for c in nb.cells if is_auto_test(c))
+                        for nb in templates.values()), default=0.0)
+        return SubmissionResult(student, assignment, 0.0, best_max, problems, questions)
+    best = max(submitted, key=lambda o: (o.score / o.max_score if o.max_score else 0.0,
+                                         o.max_score))
+    return SubmissionResult(student, assignment, best.score, best.max_score, problems,
+                            questions, best.name)
+
+
+def _record(course: Course, student: str, assignment: str,
+            outcomes: list[_NotebookOutcome]) -> None:
+    """Write one student's results the way ``nbgrader autograde`` would."""
+    from nbgrader.api import Gradebook
+    from nbgrader.preprocessors import AssignLatePenalties, SaveAutoGrades
+
+    coursedir = course.coursedir()
+    folder = course.submission_dir(student, assignment)
+    timestamp = coursedir.get_existing_timestamp(str(folder))
+    with Gradebook(course.db_url, coursedir.course_id) as gradebook, warnings.catch_warnings():
+        # nbgrader's own session use makes SQLAlchemy warn on a first submission
+        warnings.simplefilter("ignore", category=Warning)
+        gradebook.update_or_create_student(student)
+        if timestamp:
+            gradebook.update_or_create_submission(assignment, student, timestamp=timestamp)
+        else:
+            gradebook.update_or_create_submission(assignment, student)
+        for outcome in outcomes:
+            if outcome.executed is None:
+                # missing or unreadable: zero, as nbgrader does for a missing notebook
+                notebook = gradebook.find_submission_notebook(outcome.name, assignment, student)
+                for grade in notebook.grades:
+                    grade.auto_score = 0
+                    grade.needs_manual_grade = False
+                gradebook.db.commit()
+    dest = course.autograded / student / assignment
+    if dest.exists():
+        shutil.rmtree(dest)
+    dest.mkdir(parents=True)
+    for outcome in outcomes:
+        if outcome.executed is None:
+            continue
+        resources = {"nbgrader": {"student": student, "assignment": assignment,
+                                  "notebook": outcome.name, "db_url": course.db_url}}
+        nb = outcome.executed
+        for step in (SaveAutoGrades, AssignLatePenalties):
+            nb, resources = step(config=course.config, log=quiet_log()).preprocess(nb, resources)
+        nbformat.write(nb, dest / f"{outcome.name}.ipynb")
+    for path in folder.iterdir():
+        if path.is_file() and not path.is_symlink() and path.suffix != ".ipynb":
+            shutil.copyfile(path, dest / path.name)
+
+
+def format_table(results: list[SubmissionResult]) -> str:
+    """The summary the ``grade`` command prints: student, score, max, problems."""
+    rows = [("student", "score", "max", "problems")]
+    for r in results:
+        rows.append((r.student, f"{r.score:g}", f"{r.max_score:g}",
+                     "; ".join(r.problems) or "-"))
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    lines = []
+    for row in rows:
+        lines.append("  ".join([row[0].ljust(widths[0]), row[1].rjust(widths[1]),
+                                row[2].rjust(widths[2]), row[3]]).rstrip())
+    return "\n".join(lines)

@@ -1,0 +1,66 @@
+"""``release``: the student versions of assignments, made by nbgrader generate_assignment."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from .course import Course, CourseError, quiet_log
+
+
+def release_assignments(course_dir: Path | str | None = None,
+                        assignments: list[str] | None = None) -> list[Path]:
+    """Write release/<assignment>/*.ipynb without solutions or hidden tests.
+
+    Also records each assignment, its notebooks and their instructor cells in the
+    gradebook, which is what ``grade`` restores test cells from. Returns the released
+    notebooks.
+    """
+    course = Course.open(course_dir)
+    names = assignments or course.assignments()
+    for name in names:
+        course.require_assignment(name)
+    released: list[Path] = []
+    for name in names:
+        if not course.notebooks(name):
+            raise CourseError(f"assignment {name!r} has no notebooks in {course.source / name}")
+        _generate_assignment(course, name)
+        released += sorted((course.release / name).glob("*.ipynb"))
+    return released
+
+
+def _generate_assignment(course: Course, assignment: str) -> None:
+    from nbgrader.apps.api import NbGraderAPI
+
+    api = NbGraderAPI(coursedir=course.coursedir(), config=course.config, log=quiet_log())
+    result = api.generate_assignment(assignment, force=True, create=True)
+    if not result["success"]:
+        raise CourseError(f"nbgrader could not release {assignment!r}: "
+                          f"{_last_line(result.get('error') or result.get('log') or '')}")
+
+
+def _last_line(text: str) -> str:
+    """The most telling line of nbgrader's log: its last exception that is not its own."""
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    errors = [line for line in lines
+              if re.match(r"^[\w.]+(Error|Exception): ", line) and "NbGraderException" not in line]
+    return (errors or lines or ["no details"])[-1]
+
+
+def ensure_released(course: Course, assignment: str) -> None:
+    """Release ``assignment`` unless the release folder and gradebook know its current source."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    released = {p.stem for p in (course.release / assignment).glob("*.ipynb")}
+    stale = any(course.released_path(assignment, name).stat().st_mtime
+                < (course.source / assignment / f"{name}.ipynb").stat().st_mtime
+                for name in released & set(course.notebooks(assignment)))
+    if released != set(course.notebooks(assignment)) or stale:
+        _generate_assignment(course, assignment)
+        return
+    with Gradebook(course.db_url, course.coursedir().course_id) as gradebook:
+        try:
+            known = {nb.name for nb in gradebook.find_assignment(assignment).notebooks}
+        except MissingEntry:
+            known = set()
+    if known != released:
+        _generate_assignment(course, assignment)

@@ -77,7 +77,18 @@ def fixture_book(tmp_path_factory) -> Path:
         + cell('print("mx 3")', "mxnet")
     )
     second = "# Second page\n\n" + cell('print("pt")', "pytorch") + cell('print("mx")', "mxnet")
-    result = build(tmp, {"index": first, "second": second})
+    names = (
+        "# Names\n\n"
+        + cell('import math as nn\nnet = "pt net"', "pytorch")
+        + cell('import json as nn\nnet = "mx net"', "mxnet")
+        + "Each tab uses the same names.\n\n"
+        + cell("print(net, nn.__name__)", "pytorch")
+        + cell("print(net, nn.__name__)", "mxnet")
+        + "An untagged cell binds a name every framework shares.\n\n"
+        + cell('X = "shared X"\nprint(net)')
+        + cell("print(X, net)", "pytorch")
+    )
+    result = build(tmp, {"index": first, "second": second, "names": names})
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return tmp / "out" / "_build" / "html"
 
@@ -150,3 +161,13 @@ def test_bad_framework_tags_fail_the_build_naming_file_and_cell(tmp_path, tags, 
     output = result.stdout + result.stderr
     assert message in output
     assert "index.md, line 17: code cell 2" in output
+
+
+@pytest.mark.slow
+def test_each_framework_keeps_its_own_names_in_the_one_kernel(fixture_book):
+    """A later PyTorch cell sees PyTorch's `net` and `nn`, though MXNet rebound both."""
+    uses, after_untagged = tab_sets(fixture_book / "names.html")[1:]
+    assert uses.outputs["pytorch"].split() == ["pt", "net", "math"]
+    assert uses.outputs["mxnet"].split() == ["mx", "net", "json"]
+    # A name an untagged cell bound is shared; the framework's own names come back.
+    assert after_untagged.outputs["pytorch"].split() == ["shared", "X", "pt", "net"]

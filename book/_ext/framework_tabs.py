@@ -13,8 +13,11 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass
+from pathlib import Path
 
+import nbformat
 from docutils import nodes
+from myst_nb.core.read import read_myst_markdown_notebook
 from sphinx.application import Sphinx
 from sphinx.errors import SphinxError
 from sphinx.transforms import SphinxTransform
@@ -99,6 +102,44 @@ def _tab_set(run: list[TaggedCell]) -> nodes.container:
     return tab_set
 
 
+def _plan_entry(cell: nbformat.NotebookNode) -> tuple[str | None, str]:
+    found = [tag for tag in cell.metadata.get("tags", []) if tag in FRAMEWORKS]
+    return (found[0] if len(found) == 1 else None, cell.source)
+
+
+def read_notebook(text: str) -> nbformat.NotebookNode:
+    """Read a MyST notebook and prepend a hidden cell that keeps frameworks' names apart.
+
+    The hidden cell hands the kernel the framework of every code cell (see
+    framework_namespaces.py), so each tab can use the same names in one kernel.
+    """
+    notebook = read_myst_markdown_notebook(text, add_source_map=True)
+    code_cells = [cell for cell in notebook.cells if cell.cell_type == "code"]
+    if not any(_plan_entry(cell)[0] for cell in code_cells):
+        return notebook
+    plan = [_plan_entry(cell) for cell in code_cells]
+    setup = nbformat.v4.new_code_cell(
+        "import sys\n"
+        f"sys.path.insert(0, {str(Path(__file__).parent)!r})\n"
+        "import framework_namespaces\n"
+        f"framework_namespaces.install({plan!r})\n",
+        metadata={"tags": ["remove-cell"]},
+    )
+    setup.id = "framework-namespaces"
+    notebook.cells.insert(0, setup)
+    source_map = notebook.metadata.get("source_map")
+    if source_map is not None:
+        source_map.insert(0, source_map[0] if source_map else 0)
+    return notebook
+
+
+def _use_our_reader(app: Sphinx, config) -> None:
+    config.nb_custom_formats = {
+        ".md": ("framework_tabs.read_notebook", {}, False),
+        **config.nb_custom_formats,
+    }
+
+
 class GroupFrameworkCells(SphinxTransform):
     """Wrap each run of consecutive framework-tagged code cells into one tab set."""
 
@@ -133,4 +174,6 @@ class GroupFrameworkCells(SphinxTransform):
 def setup(app: Sphinx) -> dict:
     app.setup_extension("sphinx_design")
     app.add_transform(GroupFrameworkCells)
+    # Before MyST-NB registers its custom formats (priority 500).
+    app.connect("config-inited", _use_our_reader, priority=400)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}

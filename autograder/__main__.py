@@ -1,0 +1,6 @@
+"""``python -m autograder``: the course's command line."""
+import sys
+
+from .cli import main
+
+sys.exit(main())

@@ -132,3 +132,29 @@ def test_intro_explains_the_tabs_and_links_the_chapter(built_book):
     text = intro.get_text(" ")
     assert "?framework=mindspore" in text
     assert intro.find("a", href=re.compile(r"accessing\.html"))
+
+
+def test_page_links_one_notebook_per_framework(accessing):
+    links = page(accessing).select("p.framework-downloads a")
+    assert [a.get_text() for a in links] == ["PyTorch", "MXNet", "MindSpore"]
+    for link, framework in zip(links, FRAMEWORKS):
+        assert (accessing.parent / link["href"]).is_file(), link["href"]
+        assert link["href"].endswith(f"book_accessing_{framework}.ipynb")
+
+
+@pytest.mark.parametrize("framework", FRAMEWORKS)
+def test_a_downloaded_notebook_holds_one_framework_and_runs_on_its_own(built_book, framework):
+    import nbformat
+    from nbclient import NotebookClient
+
+    path = built_book / "_downloads" / "notebooks" / f"book_accessing_{framework}.ipynb"
+    notebook = nbformat.read(path, as_version=4)
+    tags = {tag for cell in notebook.cells for tag in cell.metadata.get("tags", [])}
+    assert tags & set(FRAMEWORKS) == {framework}
+    NotebookClient(notebook, timeout=300, kernel_name="python3").execute()
+    printed = "".join(
+        output.get("text", "") for cell in notebook.cells for output in cell.get("outputs", [])
+    )
+    registered = {"pytorch": "['weight1']", "mxnet": "['mymodel0_weight1']",
+                  "mindspore": "['weight1']"}
+    assert registered[framework] in printed

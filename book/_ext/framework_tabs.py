@@ -133,6 +133,54 @@ def read_notebook(text: str) -> nbformat.NotebookNode:
     return notebook
 
 
+def framework_notebook(notebook: nbformat.NotebookNode, framework: str) -> nbformat.NotebookNode:
+    """The page as a notebook for one framework: its cells, the untagged ones, the text."""
+    single = nbformat.v4.new_notebook(metadata={
+        key: value for key, value in notebook.metadata.items() if key != "source_map"
+    })
+    for cell in notebook.cells:
+        if cell.cell_type != "code" or _plan_entry(cell)[0] in (None, framework):
+            single.cells.append(cell)
+    return single
+
+
+DOWNLOADS = "_downloads/notebooks"
+
+
+def _download_name(docname: str, framework: str) -> str:
+    return f"{docname.replace('/', '_')}_{framework}.ipynb"
+
+
+def _download_links(docname: str, frameworks: list[str]) -> nodes.paragraph:
+    """A line under the page title linking the page's one-framework notebooks."""
+    up = "../" * docname.count("/")
+    para = nodes.paragraph(classes=["framework-downloads"])
+    para += nodes.Text("Download this page as a notebook: ")
+    for i, framework in enumerate(frameworks):
+        if i:
+            para += nodes.Text(" · ")
+        uri = f"{up}{DOWNLOADS}/{_download_name(docname, framework)}"
+        para += nodes.reference(FRAMEWORKS[framework], FRAMEWORKS[framework], refuri=uri)
+    return para
+
+
+def _write_downloads(app: Sphinx, exception: Exception | None) -> None:
+    """Write every tabbed page's one-framework notebooks next to the HTML."""
+    if exception is not None or app.builder.format != "html":
+        return
+    target = Path(app.outdir) / DOWNLOADS
+    target.mkdir(parents=True, exist_ok=True)
+    for docname, meta in app.env.metadata.items():
+        if not meta.get("framework_downloads"):
+            continue
+        notebook = read_myst_markdown_notebook(Path(app.env.doc2path(docname)).read_text())
+        for framework in meta["framework_downloads"]:
+            nbformat.write(
+                framework_notebook(notebook, framework),
+                target / _download_name(docname, framework),
+            )
+
+
 def _use_our_reader(app: Sphinx, config) -> None:
     config.nb_custom_formats = {
         ".md": ("framework_tabs.read_notebook", {}, False),
@@ -152,6 +200,17 @@ class GroupFrameworkCells(SphinxTransform):
         for parent in parents:
             if parent is not None:
                 self._group_children(parent, str(source))
+        present = {
+            label["sync_id"]
+            for label in self.document.findall(nodes.rubric)
+            if label.get("sync_group") == SYNC_GROUP
+        }
+        frameworks = [framework for framework in FRAMEWORKS if framework in present]
+        self.env.metadata[self.env.docname]["framework_downloads"] = frameworks
+        title = next(self.document.findall(nodes.title), None)
+        if frameworks and title is not None:
+            title.parent.insert(title.parent.index(title) + 1,
+                                _download_links(self.env.docname, frameworks))
 
     def _group_children(self, parent: nodes.Element, source: str) -> None:
         children: list[nodes.Node] = []
@@ -176,4 +235,5 @@ def setup(app: Sphinx) -> dict:
     app.add_transform(GroupFrameworkCells)
     # Before MyST-NB registers its custom formats (priority 500).
     app.connect("config-inited", _use_our_reader, priority=400)
+    app.connect("build-finished", _write_downloads)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}

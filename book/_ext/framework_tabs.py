@@ -115,6 +115,10 @@ def read_notebook(text: str) -> nbformat.NotebookNode:
     """
     notebook = read_myst_markdown_notebook(text, add_source_map=True)
     code_cells = [cell for cell in notebook.cells if cell.cell_type == "code"]
+    if not code_cells:
+        # A page of text only: no kernel to start (MyST-NB's per-file setting).
+        notebook.metadata.setdefault("mystnb", {})["execution_mode"] = "off"
+        return notebook
     if not any(_plan_entry(cell)[0] for cell in code_cells):
         return notebook
     plan = [_plan_entry(cell) for cell in code_cells]

@@ -27,14 +27,23 @@ $(STAMP): requirements.txt constraints.txt | system-deps
 	$(BIN)/python -m pip install -r requirements.txt
 	touch $(STAMP)
 
-# bubblewrap sandboxes the grading kernels; install it where we may.
+# Debian packages, as command:package. bubblewrap sandboxes the grading kernels; Chromium
+# and its driver run the browser tests. Install the missing ones where we may.
+SYSTEM_DEPS := bwrap:bubblewrap chromium:chromium chromedriver:chromium-driver
+
 system-deps:
-	@command -v bwrap >/dev/null 2>&1 || { \
+	@missing=""; \
+	for dep in $(SYSTEM_DEPS); do \
+	  command -v $${dep%%:*} >/dev/null 2>&1 || missing="$$missing $${dep#*:}"; \
+	done; \
+	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	    apt-get update -qq && apt-get install -y -qq bubblewrap; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	  else \
-	    echo "note: bubblewrap (bwrap) is not installed; grading will run without its sandbox"; \
-	  fi; }
+	    echo "note: not installed:$$missing (without bubblewrap grading runs unsandboxed;"; \
+	    echo "      without chromium and chromium-driver the browser tests are skipped)"; \
+	  fi; \
+	fi
 
 clean:
 	rm -rf _build

@@ -2,61 +2,10 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import textwrap
-from pathlib import Path
-
 import pytest
 
 from book_html import page, tab_sets
-
-ROOT = Path(__file__).resolve().parents[1]
-JUPYTER_BOOK = Path(sys.executable).with_name("jupyter-book")
-HEADER = """\
----
-jupytext:
-  text_representation:
-    format_name: myst
-kernelspec:
-  name: python3
-  display_name: Python 3
----
-"""
-
-
-def cell(code: str, *tags: str) -> str:
-    options = f":tags: [{', '.join(tags)}]\n" if tags else ""
-    return f"```{{code-cell}} ipython3\n{options}{code}\n```\n\n"
-
-
-def build(tmp: Path, pages: dict[str, str], execute: str = "force") -> subprocess.CompletedProcess:
-    """Build a small book of our own pages with the extension, strictly."""
-    (tmp / "_config.yml").write_text(
-        textwrap.dedent(
-            f"""\
-            title: Fixture
-            only_build_toc_files: true
-            execute:
-              execute_notebooks: {execute}
-            sphinx:
-              local_extensions:
-                framework_tabs: {ROOT / "book" / "_ext"}
-            """
-        )
-    )
-    names = list(pages)
-    toc = f"format: jb-book\nroot: {names[0]}\n"
-    if names[1:]:
-        toc += "chapters:\n" + "".join(f"  - file: {name}\n" for name in names[1:])
-    (tmp / "_toc.yml").write_text(toc)
-    for name, body in pages.items():
-        (tmp / f"{name}.md").write_text(HEADER + body)
-    return subprocess.run(
-        [str(JUPYTER_BOOK), "build", str(tmp), "-W", "-n", "--keep-going",
-         "--path-output", str(tmp / "out")],
-        capture_output=True, text=True, timeout=600,
-    )
+from fixture_book import build, cell
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,62 @@
+"""Build a small book of our own MyST pages with the framework-tabs extension, for tests."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+JUPYTER_BOOK = Path(sys.executable).with_name("jupyter-book")
+HEADER = """\
+---
+jupytext:
+  text_representation:
+    format_name: myst
+kernelspec:
+  name: python3
+  display_name: Python 3
+---
+"""
+
+
+def cell(code: str, *tags: str) -> str:
+    """One MyST code cell, with its tags."""
+    options = f":tags: [{', '.join(tags)}]\n" if tags else ""
+    return f"```{{code-cell}} ipython3\n{options}{code}\n```\n\n"
+
+
+def build(
+    tmp: Path, pages: dict[str, str], execute: str = "force", like_book: bool = False
+) -> subprocess.CompletedProcess:
+    """Build a small book of our own pages with the extension, strictly.
+
+    The first page is the root, the others follow as chapters; the HTML lands in
+    `tmp/out/_build/html`. `like_book` also takes the real book's HTML and Sphinx
+    settings, so the pages look and behave in a browser as the book's own do.
+    """
+    config: dict = {
+        "title": "Fixture",
+        "only_build_toc_files": True,
+        "execute": {"execute_notebooks": execute},
+        "sphinx": {"local_extensions": {"framework_tabs": str(ROOT / "book" / "_ext")}},
+    }
+    if like_book:
+        book = yaml.safe_load((ROOT / "_config.yml").read_text())
+        config["html"] = book.get("html", {})
+        config["sphinx"]["config"] = book.get("sphinx", {}).get("config", {})
+    (tmp / "_config.yml").write_text(yaml.safe_dump(config, sort_keys=False))
+    names = list(pages)
+    toc = f"format: jb-book\nroot: {names[0]}\n"
+    if names[1:]:
+        toc += "chapters:\n" + "".join(f"  - file: {name}\n" for name in names[1:])
+    (tmp / "_toc.yml").write_text(toc)
+    for name, body in pages.items():
+        (tmp / f"{name}.md").write_text(HEADER + body)
+    return subprocess.run(
+        [str(JUPYTER_BOOK), "build", str(tmp), "-W", "-n", "--keep-going",
+         "--path-output", str(tmp / "out")],
+        capture_output=True, text=True, timeout=600,
+    )

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import atexit
 import json
 import subprocess
 from dataclasses import dataclass, field
@@ -102,6 +103,8 @@ async def run_notebook(nb: NotebookNode, scratch: Scratch, limits: Limits, *,
             stopped = f"the kernel failed: {type(error).__name__}: {_one_line(str(error))}"
     finally:
         await _shut_down(km)
+        # nbclient leaves this behind when the kernel dies while starting
+        atexit.unregister(client._cleanup_kernel)
     if stopped:
         problems.append(stopped)
     for index in client.timed_out:
@@ -129,7 +132,7 @@ def _death_reason(process, scratch: Scratch, limits: Limits) -> str:
     if code == -9:
         return "the kernel was killed (out of memory?)" + detail
     if code is not None and code >= 0:
-        return f"the kernel exited with status {code} (os._exit or sys.exit?)" + detail
+        return f"the kernel exited with status {code} (os._exit or sys.exit?)"
     if code is not None:
         return f"the kernel crashed (signal {-code})" + detail
     return "the kernel died" + detail

@@ -105,8 +105,11 @@ def kernel_manager(scratch: Scratch, limits: Limits, *, sandbox: bool = False,
             argv += ["--hide", str(path)]
     argv += ["--", "-f", "{connection_file}"]
     specs = _OneSpec()
+    # Interrupts go over the control channel: a signal to bwrap would not reach the
+    # kernel in its own session.
     specs.spec = KernelSpec(argv=argv, display_name="Python 3 (autograder)",
-                            language="python", env=_kernel_env(scratch, limits, isolate_home))
+                            language="python", interrupt_mode="message",
+                            env=_kernel_env(scratch, limits, isolate_home))
     return AsyncKernelManager(kernel_name="autograder", kernel_spec_manager=specs,
                               transport="ipc", ip=str(scratch.run / "kernel"),
                               connection_file=str(scratch.run / "connection.json"))
@@ -221,6 +224,9 @@ def main(argv: list[str] | None = None) -> None:
     command = [sys.executable, "-m", "ipykernel_launcher", *kernel_args]
     if args.sandbox:
         command = bwrap_command(args.work, args.run, args.hide) + command
+        # In its own PID namespace the kernel's parent is pid 1, which ipykernel's parent
+        # poller takes for a dead grader; bwrap --die-with-parent does that job instead.
+        os.environ.pop("JPY_PARENT_PID", None)
     os.execvp(command[0], command)
 
 

@@ -1,0 +1,211 @@
+"""Does ``grade`` grade a whole class fairly when some submissions are broken or hostile?
+
+One batch of the fixture course (tests/fixtures/course) is graded once per module:
+each student below tries one thing.
+"""
+from __future__ import annotations
+
+import csv
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from autograder.export import FAIR_COLUMNS, NBGRADER_COLUMNS, export_grades
+from autograder.grade import SubmissionResult, grade_assignment
+from autograder.kernel import Limits
+from course_fixtures import FIXTURE_COURSE, CourseCopy, with_answers
+
+pytestmark = pytest.mark.slow
+
+PT, MX = "squares_pytorch", "squares_mxnet"
+WRONG = {"square_answer": "def square(x):\n    return x + x",
+         "cube_answer": "def cube(x):\n    return x * 3"}
+#: Small enough to keep the suite fast, large enough for a kernel on a busy machine.
+LIMITS = Limits(cell_timeout=10, notebook_timeout=120, output_bytes=256 * 1024)
+
+
+def drop_tests(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    nb = nbformat.from_dict(nb)
+    nb.cells = [c for c in nb.cells if not c.metadata.get("nbgrader", {}).get("grade")
+                or c.metadata.nbgrader.get("solution")]
+    return nb
+
+
+def neuter_tests(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    nb = nbformat.from_dict(nb)
+    for cell in nb.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("grade") and not meta.get("solution"):
+            cell.source = "pass  # the tests were here"
+    return nb
+
+
+def inject_fake_test(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    nb = nbformat.from_dict(nb)
+    fake = nbformat.v4.new_code_cell("square = lambda x: x * x", metadata={"nbgrader": {
+        "grade": True, "grade_id": "square_is_correct", "locked": True, "points": 2,
+        "solution": False, "schema_version": 3}})
+    nb.cells.insert(len(nb.cells) - 1, fake)
+    nb.cells = list(reversed(nb.cells))  # and shuffle the order for good measure
+    return nb
+
+
+@pytest.fixture(scope="module")
+def batch(tmp_path_factory) -> tuple[CourseCopy, dict[str, SubmissionResult]]:
+    course = CourseCopy(FIXTURE_COURSE, tmp_path_factory.mktemp("batch") / "course")
+    solution = {name: course.solution_submission("squares", name) for name in (PT, MX)}
+    blank = {name: course.released_notebook("squares", name) for name in (PT, MX)}
+    submissions = {
+        "alice": [(PT, solution[PT])],
+        "bob": [(MX, blank[MX])],
+        "carol": [(MX, b'{"cells": [ this is not json')],
+        "dave": [(PT, with_answers(solution[PT], {"square_answer": "import os\nos._exit(3)"}))],
+        "erin": [(PT, with_answers(solution[PT], {"square_answer": "while True:\n    pass"}))],
+        "frank": [(PT, neuter_tests(with_answers(blank[PT], WRONG)))],
+        "grace": [(PT, drop_tests(with_answers(blank[PT], WRONG)))],
+        "heidi": [(MX, drop_tests(solution[MX]))],
+        "ivan": [(PT, inject_fake_test(blank[PT]))],
+        "judy": [(PT, with_answers(blank[PT], WRONG)), (MX, solution[MX])],
+        "kim": [(PT, with_answers(solution[PT], {
+            "square_answer": "while True:\n    print('x' * 100_000)"}))],
+        "leo": [(PT, with_answers(solution[PT], {"square_answer":
+                                                 "def square(x):\n    return 9"}))],
+    }
+    for student, notebooks in submissions.items():
+        for name, nb in notebooks:
+            course.submit(student, "squares", name, nb)
+    results = grade_assignment(course.root, "squares", limits=LIMITS)
+    return course, {r.student: r for r in results}
+
+
+def scores(result: SubmissionResult) -> dict[str, float]:
+    return {f"{q.notebook}:{q.grade_id}": q.score for q in result.questions}
+
+
+def test_reference_solution_gets_full_marks(batch):
+    _, results = batch
+    assert (results["alice"].score, results["alice"].max_score) == (3, 3)
+    assert results["alice"].problems == []
+
+
+def test_unchanged_release_gets_zero_without_problems(batch):
+    _, results = batch
+    assert results["bob"].score == 0
+    assert results["bob"].max_score == 3
+    assert results["bob"].problems == []
+
+
+def test_invalid_json_is_one_problem_and_the_others_are_graded(batch):
+    _, results = batch
+    assert results["carol"].problems == ["squares_mxnet.ipynb is not valid JSON"]
+    assert results["carol"].score == 0
+    assert len(results) == 12
+    assert results["heidi"].score == 3  # graded after carol, alphabetically
+
+
+def test_kernel_that_exits_is_a_problem_not_a_crash(batch):
+    _, results = batch
+    (problem,) = results["dave"].problems
+    assert "kernel exited with status 3" in problem
+    # test cells after the exit did not run, so they cannot pass
+    assert results["dave"].score == 0
+
+
+def test_infinite_loop_is_interrupted_and_the_rest_runs(batch):
+    _, results = batch
+    (problem,) = results["erin"].problems
+    assert "square_answer" in problem and "ran longer than 10 s" in problem
+    assert scores(results["erin"]) == {f"{PT}:square_is_correct": 0, f"{PT}:cube_is_correct": 1}
+
+
+def test_edited_test_cells_are_restored(batch):
+    _, results = batch
+    assert results["frank"].score == 0
+    assert all("should be" in q.message for q in results["frank"].questions)
+
+
+def test_deleted_test_cells_are_restored(batch):
+    _, results = batch
+    assert results["grace"].score == 0 and len(results["grace"].questions) == 2
+    assert results["heidi"].score == results["heidi"].max_score == 3
+
+
+def test_injected_test_cell_is_ignored(batch):
+    _, results = batch
+    assert results["ivan"].score == 0
+    assert [q.grade_id for q in results["ivan"].questions] == ["square_is_correct",
+                                                               "cube_is_correct"]
+
+
+def test_best_framework_counts_out_of_its_own_maximum(batch):
+    _, results = batch
+    judy = results["judy"]
+    assert (judy.notebook, judy.score, judy.max_score) == (MX, 3, 3)
+    assert {q.notebook for q in judy.questions} == {PT, MX}
+
+
+def test_output_flood_is_cut_and_reported(batch):
+    course, results = batch
+    assert any("output" in p for p in results["kim"].problems)
+    assert scores(results["kim"])[f"{PT}:cube_is_correct"] == 1
+    saved = course.root / "autograded" / "kim" / "squares" / f"{PT}.ipynb"
+    assert saved.stat().st_size < 2 * LIMITS.output_bytes
+
+
+def test_hard_coded_answer_loses_only_that_question(batch):
+    _, results = batch
+    leo = scores(results["leo"])
+    assert leo == {f"{PT}:square_is_correct": 0, f"{PT}:cube_is_correct": 1}
+    (failed,) = [q for q in results["leo"].questions if q.score == 0]
+    assert "should be" in failed.message and "got 9" in failed.message
+
+
+def test_gradebook_holds_nbgrader_scores(batch):
+    from nbgrader.api import Gradebook
+
+    course, results = batch
+    with Gradebook(f"sqlite:///{course.root / 'gradebook.db'}", "fixture-course") as gb:
+        judy = gb.find_submission("squares", "judy")
+        by_notebook = {nb.notebook.name: nb.score for nb in judy.notebooks}
+        alice = gb.find_submission_notebook(PT, "squares", "alice")
+        needs_hand = [g.name for g in alice.grades if g.needs_manual_grade]
+    assert by_notebook == {PT: 0, MX: 3}
+    assert needs_hand == ["why_squares"]
+
+
+def test_regrading_gives_the_same_scores(batch):
+    course, results = batch
+    again = grade_assignment(course.root, "squares", students=["alice", "carol", "judy", "leo"],
+                             limits=LIMITS, workers=2)
+    for result in again:
+        assert scores(result) == scores(results[result.student])
+        assert result.problems == results[result.student].problems
+
+
+def test_export_has_nbgrader_columns_and_every_student(batch, tmp_path):
+    course, results = batch
+    ours = list(csv.DictReader(export_grades(course.root, tmp_path / "ours.csv").open()))
+    subprocess.run([str(Path(sys.executable).parent / "nbgrader"), "export", "--to",
+                    str(tmp_path / "theirs.csv")], cwd=course.root, check=True,
+                   capture_output=True)
+    theirs = list(csv.DictReader((tmp_path / "theirs.csv").open()))
+    assert list(ours[0]) == NBGRADER_COLUMNS + FAIR_COLUMNS
+    assert [{k: row[k] for k in NBGRADER_COLUMNS} for row in ours] == theirs
+    rows = {row["student_id"]: row for row in ours}
+    assert set(rows) == set(results)
+    assert (rows["judy"]["counted_notebook"], rows["judy"]["fair_score"]) == (MX, "3.0")
+    assert rows["carol"]["fair_score"] == "0.0"
+
+
+def test_feedback_has_a_page_per_notebook_and_a_summary(batch):
+    from autograder.feedback import generate_feedback
+
+    course, _ = batch
+    pages = generate_feedback(course.root, "squares")
+    leo = course.root / "feedback" / "leo" / "squares"
+    assert leo / "summary.html" in pages
+    assert (leo / f"{PT}.html").exists()
+    assert "got 9" in (leo / "summary.html").read_text()

@@ -190,8 +190,8 @@ def bwrap_command(work: Path, run: Path, hidden: list[Path]) -> list[str]:
     command = ["bwrap", "--unshare-all", "--die-with-parent", "--new-session",
                "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]
     for path in hidden:
-        # an empty tmpfs over a folder hides what is in it
-        command += ["--tmpfs", str(path)]
+        # an empty, read-only tmpfs over a folder hides what is in it
+        command += ["--tmpfs", str(path), "--remount-ro", str(path)]
     command += ["--bind", str(run), str(run), "--bind", str(work), str(work),
                 "--chdir", str(work)]
     return command

@@ -1,4 +1,4 @@
-"""Read the "label: value" lines that a chapter's cells print, per framework, from the built page."""
+"""Read the "label: value" lines a chapter prints, per framework, from its built page."""
 
 from __future__ import annotations
 

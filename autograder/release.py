@@ -4,7 +4,12 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from nbformat import NotebookNode
+
 from .course import Course, CourseError, quiet_log
+from .notebooks import grade_id, is_answer, read_notebook, with_answers
+
+_SOLUTION_MARKERS = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*\n?", re.MULTILINE)
 
 
 def release_assignments(course_dir: Path | str | None = None,
@@ -64,3 +69,16 @@ def ensure_released(course: Course, assignment: str) -> None:
             known = set()
     if known != released:
         _generate_assignment(course, assignment)
+
+
+def solution_submission(course_dir: Path | str | None, assignment: str,
+                        notebook: str) -> NotebookNode:
+    """The released notebook with the reference solutions typed in, as a student hands it in.
+
+    Used by the tests and the benchmark; the assignment must have been released.
+    """
+    course = Course.open(course_dir)
+    source = read_notebook(course.source / assignment / f"{notebook}.ipynb")
+    solutions = {grade_id(cell): _SOLUTION_MARKERS.sub("", cell.source)
+                 for cell in source.cells if is_answer(cell)}
+    return with_answers(read_notebook(course.released_path(assignment, notebook)), solutions)

@@ -1,7 +1,6 @@
 """Fixtures that give each test a throw-away copy of the course."""
 from __future__ import annotations
 
-import re
 import shutil
 from pathlib import Path
 
@@ -10,13 +9,13 @@ import pytest
 
 from autograder.course import DEFAULT_COURSE
 from autograder.grade import SubmissionResult, grade_assignment
-from autograder.notebooks import grade_id, is_answer, read_notebook
-from autograder.release import release_assignments
+from autograder.notebooks import read_notebook, with_answers
+from autograder.release import release_assignments, solution_submission
 
 #: The tiny framework-free course of the grading tests (``tests/fixtures/make_course.py``).
 FIXTURE_COURSE = Path(__file__).resolve().parent / "fixtures" / "course"
 
-_SOLUTION_MARKERS = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*\n?", re.MULTILINE)
+__all__ = ["CourseCopy", "FIXTURE_COURSE", "with_answers", "course", "fixture_course"]
 
 
 class CourseCopy:
@@ -53,9 +52,9 @@ class CourseCopy:
 
     def solution_submission(self, assignment: str, name: str) -> nbformat.NotebookNode:
         """The released notebook with the reference solutions typed in, as handed in."""
-        solutions = {grade_id(cell): _SOLUTION_MARKERS.sub("", cell.source)
-                     for cell in self.source_notebook(assignment, name).cells if is_answer(cell)}
-        return with_answers(self.released_notebook(assignment, name), solutions)
+        if assignment not in self._released:
+            self.release(assignment)
+        return solution_submission(self.root, assignment, _stem(name))
 
     def submit(self, student: str, assignment: str, name: str,
                nb_or_bytes: nbformat.NotebookNode | bytes) -> Path:
@@ -70,15 +69,6 @@ class CourseCopy:
 
     def grade(self, assignment: str, **kwargs) -> list[SubmissionResult]:
         return grade_assignment(self.root, assignment, **kwargs)
-
-
-def with_answers(nb: nbformat.NotebookNode, answers: dict[str, str]) -> nbformat.NotebookNode:
-    """A copy of ``nb`` whose answer cells named in ``answers`` (by grade_id) hold that code."""
-    nb = nbformat.from_dict(nb)
-    for cell in nb.cells:
-        if is_answer(cell) and grade_id(cell) in answers:
-            cell.source = answers[grade_id(cell)]
-    return nb
 
 
 def _stem(name: str) -> str:

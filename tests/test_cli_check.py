@@ -7,7 +7,7 @@ import nbformat
 import pytest
 
 from autograder.check import check_notebook, format_report
-from course_fixtures import with_answers
+from autograder.notebooks import with_answers
 from test_cli_errors import run_cli
 
 pytestmark = pytest.mark.slow

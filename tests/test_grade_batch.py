@@ -16,7 +16,8 @@ import pytest
 from autograder.export import FAIR_COLUMNS, NBGRADER_COLUMNS, export_grades
 from autograder.grade import SubmissionResult, grade_assignment
 from autograder.kernel import Limits
-from course_fixtures import FIXTURE_COURSE, CourseCopy, with_answers
+from autograder.notebooks import with_answers
+from course_fixtures import FIXTURE_COURSE, CourseCopy
 
 pytestmark = pytest.mark.slow
 

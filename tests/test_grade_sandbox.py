@@ -6,7 +6,7 @@ import json
 import pytest
 
 from autograder.kernel import Limits, sandbox_available
-from course_fixtures import with_answers
+from autograder.notebooks import with_answers
 
 pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(not sandbox_available(), reason="bubblewrap is not usable here")]

@@ -47,3 +47,22 @@ system-deps:
 
 clean:
 	rm -rf _build
+
+# Grading: thin wrappers over `python -m autograder` (see its --help). COURSE defaults
+# to exercises/; e.g. `make grade ASSIGNMENT=tying`, `make release` for every assignment.
+COURSE ?= exercises
+.PHONY: feedback export
+
+release: $(STAMP)
+	$(BIN)/python -m autograder release $(ASSIGNMENT) --course $(COURSE)
+
+grade: $(STAMP)
+	@test -n "$(ASSIGNMENT)" || { echo "usage: make grade ASSIGNMENT=tying"; exit 2; }
+	$(BIN)/python -m autograder grade $(ASSIGNMENT) --course $(COURSE)
+
+feedback: $(STAMP)
+	@test -n "$(ASSIGNMENT)" || { echo "usage: make feedback ASSIGNMENT=tying"; exit 2; }
+	$(BIN)/python -m autograder feedback $(ASSIGNMENT) --course $(COURSE)
+
+export: $(STAMP)
+	$(BIN)/python -m autograder export --course $(COURSE)

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from autograder.checks.common import call, expect, fail, rng
-from autograder.checks.frameworks import Framework, get
+from autograder.checks.frameworks import get
 
 LOW, HIGH = 5.0, 10.0
 #: Rounding slack for float32 weights at the edges of the support.

@@ -22,7 +22,7 @@ LAYOUT = {
 
 # -- Part A: a net with a tied layer -----------------------------------------------------
 def check_tied_net(make_tied_net: Callable, framework: str, d: int = 4, h: int = 8) -> None:
-    """``make_tied_net(d, h)`` ties its two middle layers: one object, updates and gradients shared."""
+    """``make_tied_net(d, h)`` ties its middle layers: one object, shared updates and gradients."""
     fw = get(framework)
     net = call(make_tied_net, d, h, shown=f"{d}, {h}")
     i, j = TIED_POSITIONS[fw.key]

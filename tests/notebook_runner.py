@@ -1,0 +1,60 @@
+"""Run a source notebook's cells in this process: a fast stand-in for grading it.
+
+Every code cell of the instructor's notebook runs in order in one fresh namespace, with
+some answer cells replaced; each test cell (public and hidden tests alike) either passes
+or fails with its message. The checks are the same code the graded kernels run, so this
+tells within seconds what grading will say.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import nbformat
+
+from autograder.checks.common import describe
+from autograder.notebooks import grade_id, is_answer, is_auto_test
+
+SOURCE = Path(__file__).resolve().parent.parent / "exercises" / "source"
+
+os.environ.setdefault("GLOG_v", "3")
+
+
+def source_notebook(notebook: str) -> nbformat.NotebookNode:
+    """The instructor's notebook, e.g. ``source_notebook("tying_mxnet")``."""
+    assignment = notebook.rsplit("_", 1)[0]
+    return nbformat.read(SOURCE / assignment / f"{notebook}.ipynb", as_version=4)
+
+
+def run_in_process(notebook: str, answers: dict[str, str] | None = None) -> dict[str, str]:
+    """``{test grade_id: ""}`` for each test cell that passed, its failure message otherwise.
+
+    ``answers`` maps answer-cell grade_ids to the code handed in instead of the reference.
+    """
+    answers = answers or {}
+    nb = source_notebook(notebook)
+    unknown = set(answers) - {grade_id(cell) for cell in nb.cells if is_answer(cell)}
+    if unknown:
+        raise ValueError(f"{notebook} has no answer cells {sorted(unknown)}")
+    namespace: dict = {"__name__": "__main__"}
+    results: dict[str, str] = {}
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        source = answers.get(grade_id(cell), cell.source)
+        if is_auto_test(cell):
+            try:
+                exec(compile(source, grade_id(cell), "exec"), namespace)
+            except AssertionError as error:
+                results[grade_id(cell)] = str(error) or "AssertionError"
+            except Exception as error:  # noqa: BLE001 - grading scores any error as a failure
+                results[grade_id(cell)] = describe(error)
+            else:
+                results[grade_id(cell)] = ""
+        else:
+            exec(compile(source, grade_id(cell) or "cell", "exec"), namespace)
+    return results
+
+
+def failing(results: dict[str, str]) -> set[str]:
+    return {name for name, message in results.items() if message}

@@ -1,0 +1,76 @@
+"""Do the tying checks compute the truth independently and say which gradient came back?"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from autograder.checks import frameworks, tying
+from notebook_runner import failing, run_in_process
+from wrong_answers import by_assignment
+
+FRAMEWORKS = frameworks.FRAMEWORKS
+
+
+@pytest.mark.parametrize("framework", FRAMEWORKS)
+def test_reference_solutions_pass_every_test_cell(framework):
+    results = run_in_process(f"tying_{framework}")
+    assert not failing(results), results
+
+
+@pytest.mark.parametrize("row", by_assignment("tying"), ids=lambda row: row.id)
+def test_wrong_answer_loses_its_question_only(row):
+    results = run_in_process(row.notebook, {row.answer: row.code})
+    assert failing(results) == set(row.fails), results
+    assert row.message in results[row.fails[0]]
+
+
+def test_one_use_is_named_with_both_numbers():
+    with pytest.raises(AssertionError) as failure:
+        tying.check_tied_grad(lambda w, x: w * x, "pytorch", w=1.5, x=1.4)
+    assert ("the tied weight's gradient should be the sum over both uses, 2·w·x = 4.2; got 2.1"
+            " — the gradient of one use") in str(failure.value)
+
+
+@pytest.mark.parametrize("framework", FRAMEWORKS)
+def test_untied_copy_gives_one_gradient_per_use(framework):
+    """Is the truth the sum of two per-use gradients, each w·x, from two separate layers?"""
+    w, x = 1.7, -0.6
+    inner, outer = tying._untied_gradients(frameworks.get(framework), w, x)
+    assert inner == pytest.approx(w * x, rel=1e-5)
+    assert outer == pytest.approx(w * x, rel=1e-5)
+
+
+def test_hand_written_per_use_gradients_match_autograd_on_an_untied_net():
+    """Does the numpy reference for the tied MLP agree with PyTorch on an untied copy?"""
+    import torch
+    from torch import nn
+
+    fw = frameworks.get("pytorch")
+    torch.manual_seed(0)
+    first, second = nn.Linear(5, 5), nn.Linear(5, 5)
+    second.load_state_dict(first.state_dict())
+    net = nn.Sequential(nn.Linear(3, 5), nn.ReLU(), first, nn.ReLU(), second, nn.ReLU(),
+                        nn.Linear(5, 1))
+    X = np.random.default_rng(0).normal(size=(7, 3))
+    autograd = fw.grads(net, X, [first.weight, second.weight])
+    by_hand = tying._per_use_gradients(fw, net, X)
+    for ours, theirs in zip(by_hand, autograd):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=1e-6)
+
+
+def test_a_missing_relu_is_caught_by_the_forward_check():
+    from torch import nn
+
+    def make_tied_net(d, h):
+        shared = nn.Linear(h, h)
+        return nn.Sequential(nn.Linear(d, h), nn.ReLU(), shared, nn.Identity(), shared,
+                             nn.ReLU(), nn.Linear(h, 1))
+
+    with pytest.raises(AssertionError, match="output does not match"):
+        tying.check_tied_net(make_tied_net, "pytorch")
+
+
+def test_a_tensor_answer_counts_as_its_number():
+    import torch
+
+    tying.check_tied_grad(lambda w, x: torch.tensor([[2 * w * x]]), "pytorch", w=0.7, x=2.0)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import ast
+import math
 
 import pytest
 
-from chapter_facts import FRAMEWORKS, chapter_page, tab_sets_with, value
+from chapter_facts import FRAMEWORKS, chapter_page, number, tab_sets_with, value
 
 pytestmark = pytest.mark.slow
 
@@ -66,6 +67,7 @@ def test_mindspore_defers_the_values_not_the_shapes(html):
     assert shape(value(output, "first layer weight shape")) == (256, 20)
     assert value(output, "values still to be drawn") == "True"
     assert value(output, "initializer waiting to draw them") == "HeUniform"
+    assert number(output, "its negative slope") == pytest.approx(math.sqrt(5), abs=1e-4)
     assert value(output, "values still to be drawn after init_parameters_data") == "False"
 
 

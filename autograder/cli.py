@@ -5,8 +5,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from .course import DEFAULT_COURSE, CourseError
+from .course import DEFAULT_COURSE, Course, CourseError
 from .kernel import Limits
+from .notebooks import read_notebook
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -34,9 +35,9 @@ def _parser() -> argparse.ArgumentParser:
                        help="notebooks graded at once (default: the number of cores)")
     grade.add_argument("--student", action="append", dest="students", metavar="ID",
                        help="grade only this student (repeatable)")
-    grade.add_argument("--cell-timeout", type=float, default=Limits.cell_timeout,
-                       metavar="SECONDS", help="interrupt a cell after this long "
-                       f"(default: {Limits.cell_timeout:g})")
+    grade.add_argument("--cell-timeout", type=float, default=None, metavar="SECONDS",
+                       help="interrupt a cell after this long (default: the course's "
+                       f"c.Execute.timeout, else {Limits.cell_timeout:g})")
 
     feedback = with_course(verbs.add_parser(
         "feedback", help="write HTML feedback for every graded student"))
@@ -66,6 +67,14 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    # Bad input is caught before the verb's modules load: they take seconds to import.
+    if args.verb == "check":
+        read_notebook(args.notebook)
+    else:
+        course = Course.open(args.course)
+        for assignment in getattr(args, "assignments", None) or [getattr(args, "assignment", None)]:
+            if assignment is not None:
+                course.require_assignment(assignment)
     if args.verb == "release":
         from .release import release_assignments
 
@@ -77,11 +86,13 @@ def _run(args: argparse.Namespace) -> int:
 
         if args.workers is not None and args.workers < 1:
             raise CourseError("--workers must be at least 1")
-        if args.cell_timeout <= 0:
-            raise CourseError("--cell-timeout must be positive")
+        limits = None
+        if args.cell_timeout is not None:
+            if args.cell_timeout <= 0:
+                raise CourseError("--cell-timeout must be positive")
+            limits = Limits(cell_timeout=args.cell_timeout)
         results = grade_assignment(args.course, args.assignment, students=args.students,
-                                   workers=args.workers, progress=True,
-                                   limits=Limits(cell_timeout=args.cell_timeout))
+                                   workers=args.workers, progress=True, limits=limits)
         if not results:
             print(f"no submissions of {args.assignment!r} in {args.course / 'submitted'}",
                   file=sys.stderr)

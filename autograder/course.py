@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import sys
 from dataclasses import dataclass
 from functools import cached_property
@@ -140,7 +139,3 @@ def _framework_order(name: str) -> tuple[int, str]:
     framework = framework_of(name)
     return (FRAMEWORKS.index(framework) if framework else len(FRAMEWORKS), name)
 
-
-def safe_name(text: str) -> str:
-    """``text`` reduced to characters that are safe in a file name."""
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", text)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 import json
+import signal
 import subprocess
 from dataclasses import dataclass, field
 
@@ -122,20 +123,25 @@ def _death_reason(process, scratch: Scratch, limits: Limits) -> str:
         code = process.wait(timeout=5) if process is not None else None
     except subprocess.TimeoutExpired:
         code = None
-    tail = scratch.log_tail()
-    detail = f" ({tail})" if tail else ""
-    if code == -24:  # SIGXCPU
+    if code is None:
+        tail = scratch.log_tail()
+        return "the kernel died" + (f" ({tail})" if tail else "")
+    # a negative status is the signal itself; bwrap reports a signal as 128 + its number
+    signum = -code if code < 0 else code - 128 if code > 128 else 0
+    if signum == signal.SIGXCPU:
         return f"the kernel used more than {limits.cpu_seconds} s of CPU and was stopped"
-    if code == -25:  # SIGXFSZ
-        return (f"the kernel wrote a file larger than {limits.file_size_bytes // (1 << 20)} MiB "
+    if signum == signal.SIGXFSZ:
+        return (f"the kernel wrote a file larger than {limits.file_size_bytes >> 20} MiB "
                 "and was stopped")
-    if code == -9:
-        return "the kernel was killed (out of memory?)" + detail
-    if code is not None and code >= 0:
-        return f"the kernel exited with status {code} (os._exit or sys.exit?)"
-    if code is not None:
-        return f"the kernel crashed (signal {-code})" + detail
-    return "the kernel died" + detail
+    if signum == signal.SIGKILL:
+        return "the kernel was killed (out of memory?)"
+    if signum:
+        try:
+            name = signal.Signals(signum).name
+        except ValueError:
+            name = f"signal {signum}"
+        return f"the kernel crashed ({name})"
+    return f"the kernel exited with status {code} (os._exit or sys.exit?)"
 
 
 async def _shut_down(km) -> None:

@@ -88,7 +88,9 @@ def grade_assignment(course_dir: Path | str | None, assignment: str, *,
     """Grade ``submitted/<student>/<assignment>/`` for every (or each given) student.
 
     ``sandbox`` runs kernels in bubblewrap; by default it does when bwrap works here.
-    Results come back sorted by student; nothing a submission does raises here.
+    ``limits`` default to :class:`Limits`, with the cell timeout of the course's
+    ``c.Execute.timeout`` when it sets one. Results come back sorted by student; nothing
+    a submission does raises here.
     """
     course = Course.open(course_dir)
     course.require_assignment(assignment)
@@ -103,8 +105,14 @@ def grade_assignment(course_dir: Path | str | None, assignment: str, *,
     if sandbox is None:
         sandbox = sandbox_available()
     workers = max(1, workers or os.cpu_count() or 1)
-    grader = _Grader(course, assignment, templates, limits or Limits(), sandbox)
+    grader = _Grader(course, assignment, templates, limits or course_limits(course), sandbox)
     return asyncio.run(grader.grade_all(everyone, workers, progress))
+
+
+def course_limits(course: Course) -> Limits:
+    """The default limits, with the course's nbgrader cell timeout if it sets one."""
+    timeout = course.config.Execute.get("timeout")
+    return Limits(cell_timeout=float(timeout)) if timeout else Limits()
 
 
 def instructor_notebooks(course: Course, assignment: str) -> dict[str, NotebookNode]:

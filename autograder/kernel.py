@@ -20,9 +20,10 @@ import sys
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from jupyter_client.kernelspec import KernelSpec, KernelSpecManager
-from jupyter_client.manager import AsyncKernelManager
+if TYPE_CHECKING:
+    from jupyter_client.manager import AsyncKernelManager
 
 MiB = 1 << 20
 GiB = 1 << 30
@@ -79,18 +80,19 @@ def _bwrap_works(bwrap: str | None) -> bool:
         return False
 
 
-class _OneSpec(KernelSpecManager):
-    """A kernel spec manager that knows exactly one spec: ours."""
-
-    spec: KernelSpec
-
-    def get_kernel_spec(self, kernel_name: str) -> KernelSpec:  # noqa: ARG002
-        return self.spec
-
-
 def kernel_manager(scratch: Scratch, limits: Limits, *, sandbox: bool = False,
                    isolate_home: bool = True) -> AsyncKernelManager:
     """A kernel manager that starts the kernel through our launcher, in ``scratch``."""
+    # imported here so that the launcher below, run once per kernel, starts fast
+    from jupyter_client.kernelspec import KernelSpec, KernelSpecManager
+    from jupyter_client.manager import AsyncKernelManager
+
+    class OneSpec(KernelSpecManager):
+        """A kernel spec manager that knows exactly one spec: ours."""
+
+        def get_kernel_spec(self, kernel_name: str) -> KernelSpec:  # noqa: ARG002
+            return spec
+
     for folder in (scratch.work, scratch.run):
         folder.mkdir(parents=True, exist_ok=True)
     argv = [sys.executable, "-m", "autograder.kernel",
@@ -104,13 +106,11 @@ def kernel_manager(scratch: Scratch, limits: Limits, *, sandbox: bool = False,
         for path in scratch.hidden:
             argv += ["--hide", str(path)]
     argv += ["--", "-f", "{connection_file}"]
-    specs = _OneSpec()
     # Interrupts go over the control channel: a signal to bwrap would not reach the
     # kernel in its own session.
-    specs.spec = KernelSpec(argv=argv, display_name="Python 3 (autograder)",
-                            language="python", interrupt_mode="message",
-                            env=_kernel_env(scratch, limits, isolate_home))
-    return AsyncKernelManager(kernel_name="autograder", kernel_spec_manager=specs,
+    spec = KernelSpec(argv=argv, display_name="Python 3 (autograder)", language="python",
+                      interrupt_mode="message", env=_kernel_env(scratch, limits, isolate_home))
+    return AsyncKernelManager(kernel_name="autograder", kernel_spec_manager=OneSpec(),
                               transport="ipc", ip=str(scratch.run / "kernel"),
                               connection_file=str(scratch.run / "connection.json"))
 

@@ -3,11 +3,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-
-import nbformat
-from nbformat import NotebookNode
+from typing import TYPE_CHECKING
 
 from .course import CourseError
+
+if TYPE_CHECKING:
+    from nbformat import NotebookNode
 
 #: A larger file is not read at all: no course notebook comes near it.
 MAX_NOTEBOOK_BYTES = 64 << 20
@@ -38,6 +39,9 @@ def read_notebook(path: Path) -> NotebookNode:
         raise NotebookError(f"{name} is not valid JSON") from None
     if not isinstance(data, dict) or not isinstance(data.get("cells"), list):
         raise NotebookError(f"{name} is JSON but not a notebook (it has no list of cells)")
+    # imported here: nbformat takes seconds to import, too long for a one-line error
+    import nbformat
+
     try:
         nb = nbformat.reads(text, as_version=4)
         for cell in nb.cells:
@@ -81,6 +85,8 @@ def points(cell: NotebookNode) -> float:
 
 def with_answers(nb: NotebookNode, answers: dict[str, str]) -> NotebookNode:
     """A copy of ``nb`` whose answer cells named in ``answers`` (by grade_id) hold that code."""
+    import nbformat
+
     nb = nbformat.from_dict(nb)
     for cell in nb.cells:
         if is_answer(cell) and grade_id(cell) in answers:

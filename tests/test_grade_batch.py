@@ -74,6 +74,9 @@ def batch(tmp_path_factory) -> tuple[CourseCopy, dict[str, SubmissionResult]]:
             "square_answer": "while True:\n    print('x' * 100_000)"}))],
         "leo": [(PT, with_answers(solution[PT], {"square_answer":
                                                  "def square(x):\n    return 9"}))],
+        "max": [(PT, with_answers(solution[PT], {"square_answer": "hog = bytearray(64 << 30)"}))],
+        "nina": [(MX, with_answers(solution[MX], {"cube_answer":
+                                                  "import ctypes\nctypes.string_at(0)"}))],
     }
     for student, notebooks in submissions.items():
         for name, nb in notebooks:
@@ -103,7 +106,7 @@ def test_invalid_json_is_one_problem_and_the_others_are_graded(batch):
     _, results = batch
     assert results["carol"].problems == ["squares_mxnet.ipynb is not valid JSON"]
     assert results["carol"].score == 0
-    assert len(results) == 12
+    assert len(results) == 14
     assert results["heidi"].score == 3  # graded after carol, alphabetically
 
 
@@ -162,6 +165,22 @@ def test_hard_coded_answer_loses_only_that_question(batch):
     assert leo == {f"{PT}:square_is_correct": 0, f"{PT}:cube_is_correct": 1}
     (failed,) = [q for q in results["leo"].questions if q.score == 0]
     assert "should be" in failed.message and "got 9" in failed.message
+
+
+def test_memory_hog_gets_a_memory_error_and_the_rest_runs(batch):
+    course, results = batch
+    assert results["max"].problems == []
+    assert scores(results["max"]) == {f"{PT}:square_is_correct": 0, f"{PT}:cube_is_correct": 1}
+    graded = nbformat.read(course.root / "autograded" / "max" / "squares" / f"{PT}.ipynb", 4)
+    errors = [out.ename for cell in graded.cells for out in cell.get("outputs", [])
+              if out.output_type == "error"]
+    assert errors[0] == "MemoryError"
+
+
+def test_crashing_kernel_is_a_problem_and_earlier_points_stay(batch):
+    _, results = batch
+    assert results["nina"].problems == ["squares_mxnet.ipynb: the kernel crashed (SIGSEGV)"]
+    assert scores(results["nina"]) == {f"{MX}:square_is_correct": 2, f"{MX}:cube_is_correct": 0}
 
 
 def test_gradebook_holds_nbgrader_scores(batch):

@@ -8,7 +8,12 @@ import pytest
 from book_html import page
 
 pytestmark = pytest.mark.slow
-CHAPTER_ASSIGNMENTS = {"accessing": "access"}
+CHAPTER_ASSIGNMENTS = {
+    "accessing": "access",
+    "initialization": "initialization",
+    "tying": "tying",
+    "deferred": "deferred",
+}
 FRAMEWORKS = ["pytorch", "mxnet", "mindspore"]
 
 

@@ -17,8 +17,8 @@ import pytest
 
 from autograder.course import DEFAULT_COURSE, FRAMEWORKS
 from autograder.grade import QuestionResult
-from autograder.notebooks import grade_id, is_answer, is_auto_test
-from course_fixtures import CourseCopy, with_answers
+from autograder.notebooks import grade_id, is_answer, is_auto_test, with_answers
+from course_fixtures import CourseCopy
 from notebook_runner import source_notebook
 from wrong_answers import WRONG_ANSWERS, WrongAnswer
 

@@ -18,9 +18,10 @@ from sphinx.application import Sphinx
 from sphinx.errors import SphinxError
 from sphinx.util.docutils import SphinxDirective
 
+from framework_tabs import FRAMEWORKS as LABELS
+
 COURSE = Path(__file__).resolve().parents[2] / "exercises"
 DOWNLOADS = "_downloads/exercises"
-LABELS = {"pytorch": "PyTorch", "mxnet": "MXNet", "mindspore": "MindSpore"}
 
 
 class ExerciseError(SphinxError):

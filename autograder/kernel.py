@@ -189,12 +189,27 @@ def bwrap_command(work: Path, run: Path, hidden: list[Path]) -> list[str]:
     """bubblewrap's arguments: nothing writable but ``work`` and ``run``, no network."""
     command = ["bwrap", "--unshare-all", "--die-with-parent", "--new-session",
                "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]
+    for path in _needed_under_tmp():
+        # The kernel's Python and this package may live below /tmp (a checkout there):
+        # show them again, read-only, through the fresh /tmp.
+        command += ["--ro-bind", str(path), str(path)]
     for path in hidden:
         # an empty, read-only tmpfs over a folder hides what is in it
         command += ["--tmpfs", str(path), "--remount-ro", str(path)]
     command += ["--bind", str(run), str(run), "--bind", str(work), str(work),
                 "--chdir", str(work)]
     return command
+
+
+def _needed_under_tmp() -> list[Path]:
+    """The folders the kernel reads (Python, its packages, this project) that lie in /tmp."""
+    tmp = Path("/tmp").resolve()
+    needed = {Path(sys.prefix), Path(sys.base_prefix), Path(__file__).resolve().parents[1]}
+    needed = {path.resolve() for path in needed}
+    inside = [path for path in needed if path == tmp or tmp in path.parents]
+    # A folder already shown through one of its parents needs no bind of its own.
+    return sorted(path for path in inside
+                  if not any(other in path.parents for other in inside))
 
 
 def _die_with_parent() -> None:

@@ -58,8 +58,10 @@ def test_hidden_block_indexes_never_repeat_back_to_back():
         seen.append(i)
         return rgnet[0][i][0].bias
 
-    access.check_block_bias_random(block_bias, "pytorch", trials=5)
-    assert all(a != b for a, b in zip(seen, seen[1:])), seen
+    for _ in range(40):  # the draw is random: look at many, not one
+        access.check_block_bias_random(block_bias, "pytorch", trials=5)
+        assert all(a != b for a, b in zip(seen, seen[1:])), seen
+        seen.clear()
 
 
 def test_hidden_model_sizes_are_never_the_example():

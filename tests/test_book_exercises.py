@@ -6,6 +6,7 @@ import nbformat
 import pytest
 
 from book_html import page
+from chapter_facts import FRAMEWORKS
 
 pytestmark = pytest.mark.slow
 CHAPTER_ASSIGNMENTS = {
@@ -14,7 +15,6 @@ CHAPTER_ASSIGNMENTS = {
     "tying": "tying",
     "deferred": "deferred",
 }
-FRAMEWORKS = ["pytorch", "mxnet", "mindspore"]
 
 
 @pytest.mark.parametrize("chapter, assignment", CHAPTER_ASSIGNMENTS.items())

@@ -3,10 +3,12 @@
 For each submitted notebook the instructor's version (from the release and the
 gradebook, hidden tests included) is rebuilt and only the student's answer cells,
 matched by nbgrader ``grade_id``, are copied in: edited, deleted, reordered or added
-test cells do not matter. Each notebook runs in its own kernel through
-:mod:`autograder.kernel`. Kernels run in parallel; this process alone writes the
-gradebook (with nbgrader's own ``SaveAutoGrades``), so formgrader, ``generate_feedback``
-and ``export`` see the results as if ``nbgrader autograde`` had made them.
+test cells do not matter. Each notebook runs in its own sandboxed kernel through
+:mod:`autograder.kernel`, with a probe cell in place of each test cell; every verdict is
+decided here, from the data the probes send back (:mod:`autograder.judging`), never in the
+kernel. Kernels run in parallel; this process alone writes the gradebook (with nbgrader's
+own ``SaveAutoGrades``), so formgrader, ``generate_feedback`` and ``export`` see the
+results as if ``nbgrader autograde`` had made them.
 
 A learner who studies one framework submits that framework's notebook only; the
 assignment's score is the best of the notebooks they submitted, out of that
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import datetime
 import os
 import shutil
 import sys
@@ -29,10 +32,14 @@ from nbformat import NotebookNode
 
 from .course import Course, CourseError, quiet_log
 from .execute import run_notebook
+from .judging import TestCell, Verdict, plan_probes, read_test_cells
 from .kernel import Limits, Scratch, sandbox_available
-from .notebooks import (NotebookError, failure_message, grade_id, is_answer, is_auto_test,
-                        points, read_notebook)
+from .notebooks import NotebookError, grade_id, is_answer, is_auto_test, points, read_notebook
 from .release import ensure_released
+from .review import Flag, machinery_flags
+
+#: Files beside a notebook larger than this are not copied into the kernel's folder.
+MAX_DATA_FILE_BYTES = 16 << 20
 
 
 @dataclass(frozen=True)
@@ -62,6 +69,8 @@ class SubmissionResult:
     problems: list[str]
     questions: list[QuestionResult]
     notebook: str = ""  #: the notebook that counts, "" when none was submitted
+    #: answers that reach into the machinery, for the instructor to review (not verdicts)
+    flags: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -71,6 +80,7 @@ class _NotebookOutcome:
     executed: NotebookNode | None = None
     questions: list[QuestionResult] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    flags: list[Flag] = field(default_factory=list)
 
     @property
     def score(self) -> float:
@@ -102,10 +112,12 @@ def grade_assignment(course_dir: Path | str | None, assignment: str, *,
         everyone = sorted(set(students))
     ensure_released(course, assignment)
     templates = instructor_notebooks(course, assignment)
+    tests = {name: read_test_cells(nb, name) for name, nb in templates.items()}
     if sandbox is None:
         sandbox = sandbox_available()
     workers = max(1, workers or os.cpu_count() or 1)
-    grader = _Grader(course, assignment, templates, limits or course_limits(course), sandbox)
+    grader = _Grader(course, assignment, templates, tests, limits or course_limits(course),
+                     sandbox)
     return asyncio.run(grader.grade_all(everyone, workers, progress))
 
 
@@ -144,21 +156,28 @@ def merge_answers(template: NotebookNode, submitted: NotebookNode) -> tuple[Note
     """The instructor's notebook with the student's answer cells copied in.
 
     Answers are matched by nbgrader ``grade_id``, then by cell id when a front end
-    dropped the nbgrader metadata. Returns the notebook and notes on missing answers.
+    dropped the nbgrader metadata. Returns the notebook and notes on missing answers and
+    on answer cells that share one grade_id (the first of them is graded).
     """
-    by_grade_id: dict[str, NotebookNode] = {}
+    by_grade_id: dict[str, tuple[int, NotebookNode]] = {}
     by_cell_id: dict[str, NotebookNode] = {}
-    for cell in submitted.cells:
+    notes = []
+    for index, cell in enumerate(submitted.cells):
         if grade_id(cell) and is_answer(cell):
-            by_grade_id.setdefault(grade_id(cell), cell)
+            if grade_id(cell) in by_grade_id:
+                first = by_grade_id[grade_id(cell)][0]
+                notes.append(f"cells {first + 1} and {index + 1} are both marked as answer "
+                             f"{grade_id(cell)}; cell {first + 1} was graded")
+            else:
+                by_grade_id[grade_id(cell)] = (index, cell)
         elif "id" in cell and not grade_id(cell):
             by_cell_id.setdefault(cell["id"], cell)
     graded = copy.deepcopy(template)
-    notes = []
     for cell in graded.cells:
         if not is_answer(cell):
             continue
-        answer = by_grade_id.get(grade_id(cell)) or by_cell_id.get(cell.get("id", ""))
+        answer = by_grade_id.get(grade_id(cell), (0, None))[1] or \
+            by_cell_id.get(cell.get("id", ""))
         if answer is None:
             notes.append(f"answer cell {grade_id(cell)} is missing; graded as unanswered")
         else:
@@ -166,33 +185,25 @@ def merge_answers(template: NotebookNode, submitted: NotebookNode) -> tuple[Note
     return graded, notes
 
 
-def score_notebook(nb: NotebookNode, name: str) -> list[QuestionResult]:
-    """nbgrader's verdict on each auto-graded test cell of an executed notebook."""
-    from nbgrader.utils import determine_grade
-
-    questions = []
-    for cell in nb.cells:
-        if is_auto_test(cell):
-            score, max_score = determine_grade(cell, quiet_log())
-            score = float(score or 0)
-            message = "" if score >= max_score else failure_message(cell)
-            questions.append(QuestionResult(name, grade_id(cell), score, max_score, message))
-    return questions
-
-
 def _unscored(template: NotebookNode, name: str, why: str) -> list[QuestionResult]:
     return [QuestionResult(name, grade_id(cell), 0.0, points(cell), why)
             for cell in template.cells if is_auto_test(cell)]
+
+
+def _question_results(name: str, verdicts: list[Verdict]) -> list[QuestionResult]:
+    return [QuestionResult(name, v.grade_id, v.points if v.passed else 0.0, v.points,
+                           v.message) for v in verdicts]
 
 
 class _Grader:
     """Runs the kernels concurrently and records each finished student at once."""
 
     def __init__(self, course: Course, assignment: str, templates: dict[str, NotebookNode],
-                 limits: Limits, sandbox: bool) -> None:
+                 tests: dict[str, list[TestCell]], limits: Limits, sandbox: bool) -> None:
         self.course = course
         self.assignment = assignment
         self.templates = templates
+        self.tests = tests
         self.limits = limits
         self.sandbox = sandbox
 
@@ -213,6 +224,10 @@ class _Grader:
 
     async def grade_student(self, student: str, slots: asyncio.Semaphore) -> SubmissionResult:
         folder = self.course.submission_dir(student, self.assignment)
+        refused = _refused_folder(self.course, student, self.assignment)
+        if refused:
+            outcomes = [_NotebookOutcome(name, False) for name in self.templates]
+            return _summarize(student, self.assignment, outcomes, [refused], self.templates)
         problems = [f"ignored {p.name}: not a notebook of this assignment (expected "
                     f"{_expected(self.templates)})"
                     for p in sorted(folder.glob("*.ipynb")) if p.stem not in self.templates]
@@ -228,41 +243,115 @@ class _Grader:
                                              f"{type(error).__name__}: {error}"])
 
         outcomes = await asyncio.gather(*(graded(name) for name in self.templates))
+        timestamp, problem = submission_timestamp(folder)
+        if problem:
+            problems.append(problem)
         try:
-            _record(self.course, student, self.assignment, outcomes)
+            _record(self.course, student, self.assignment, outcomes, timestamp)
         except Exception as error:  # noqa: BLE001
             problems.append(f"could not record in the gradebook: {type(error).__name__}: {error}")
         return _summarize(student, self.assignment, outcomes, problems, self.templates)
 
     async def grade_notebook(self, folder: Path, name: str) -> _NotebookOutcome:
         path = folder / f"{name}.ipynb"
-        if not path.exists():
+        if not os.path.lexists(path):
             return _NotebookOutcome(name, submitted=False)
         template = self.templates[name]
         try:
+            _refuse_link(path)
             submitted = read_notebook(path)
         except NotebookError as error:
             return _NotebookOutcome(name, True, None, _unscored(template, name, str(error)),
                                     [str(error)])
         nb, notes = merge_answers(template, submitted)
+        plan = plan_probes(nb, self.tests[name])
         with tempfile.TemporaryDirectory(prefix="autograder-") as tmp:
-            scratch = Scratch(work=Path(tmp) / "work", run=Path(tmp) / "run",
-                              hidden=(self.course.root,))
-            _copy_files(folder, scratch.work)
+            scratch = Scratch(work=Path(tmp) / "work", run=Path(tmp) / "run")
+            notes += _copy_files(folder, scratch.work, skip=("timestamp.txt",))
             _copy_files(self.course.source / self.assignment, scratch.work)
-            execution = await run_notebook(nb, scratch, self.limits, sandbox=self.sandbox)
+            execution = await run_notebook(plan.notebook, scratch, self.limits,
+                                           sandbox=self.sandbox,
+                                           probe_cells=frozenset(c.index for c in plan.cells))
+        verdicts = plan.judge(execution.notebook, execution.payloads)
         problems = [f"{name}.ipynb: {line}" for line in notes + execution.problems]
-        return _NotebookOutcome(name, True, execution.notebook, score_notebook(nb, name), problems)
+        return _NotebookOutcome(name, True, plan.graded_notebook(execution.notebook, verdicts),
+                                _question_results(name, verdicts), problems,
+                                machinery_flags(nb, name))
 
 
-def _copy_files(source: Path, dest: Path) -> None:
-    """Copy the files other than notebooks (data a notebook may read) into ``dest``."""
+def _refused_folder(course: Course, student: str, assignment: str) -> str | None:
+    """Why a submission folder is not graded: it, or the student's folder, is a link."""
+    for folder in (course.submitted / student, course.submission_dir(student, assignment)):
+        if folder.is_symlink():
+            return (f"not graded: {folder.relative_to(course.root)} is a symbolic link; hand "
+                    "in real files")
+    inside = course.submitted.resolve()
+    if inside not in course.submission_dir(student, assignment).resolve().parents:
+        return f"not graded: submitted/{student}/{assignment} lies outside submitted/"
+    return None
+
+
+def _refuse_link(path: Path) -> None:
+    """Refuse a notebook that is a symbolic or hard link: it could be anyone's file."""
+    if path.is_symlink():
+        raise NotebookError(f"{path.name} is a symbolic link; not graded (hand in the file "
+                            "itself)")
+    if path.stat().st_nlink > 1:
+        raise NotebookError(f"{path.name} is a hard link to another file; not graded (hand "
+                            "in a copy)")
+
+
+def submission_timestamp(folder: Path) -> tuple[datetime.datetime | None, str | None]:
+    """The time in ``timestamp.txt`` (None if there is none), and a problem line if it is bad.
+
+    A file that is not a date, or a date in the future, is reported and then ignored, so
+    the submission is still recorded.
+    """
+    from nbgrader.utils import parse_utc
+
+    path = folder / "timestamp.txt"
+    if not os.path.lexists(path):
+        return None, None
+    try:
+        _refuse_link(path)
+        text = path.read_bytes()[:200].decode("utf-8", "replace").strip()
+    except (NotebookError, OSError) as error:
+        return None, f"timestamp.txt ignored: {error}"
+    if not text:
+        return None, None
+    try:
+        stamp = parse_utc(text)
+    except (ValueError, OverflowError, TypeError):
+        return None, f"timestamp.txt ignored: {text[:60]!r} is not a date"
+    now = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
+    if stamp > now + datetime.timedelta(minutes=5):
+        return None, f"timestamp.txt ignored: {text[:60]!r} is in the future"
+    return stamp, None
+
+
+def _copy_files(source: Path, dest: Path, *, skip: tuple[str, ...] = ()) -> list[str]:
+    """Copy the files other than notebooks (data a notebook may read) into ``dest``.
+
+    Links and oversized files are left out, each with a note.
+    """
     dest.mkdir(parents=True, exist_ok=True)
-    for path in source.rglob("*"):
-        if path.is_file() and not path.is_symlink() and path.suffix != ".ipynb":
-            target = dest / path.relative_to(source)
+    notes = []
+    for path in sorted(source.rglob("*")):
+        if path.suffix == ".ipynb" or path.name in skip or path.is_dir() \
+                and not path.is_symlink():
+            continue
+        name = path.relative_to(source)
+        if path.is_symlink() or not path.is_file():
+            notes.append(f"ignored {name}: a symbolic link or not a plain file")
+        elif path.stat().st_nlink > 1:
+            notes.append(f"ignored {name}: a hard link to another file")
+        elif path.stat().st_size > MAX_DATA_FILE_BYTES:
+            notes.append(f"ignored {name}: larger than {MAX_DATA_FILE_BYTES >> 20} MiB")
+        else:
+            target = dest / name
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(path, target)
+    return notes
 
 
 def _expected(templates: dict[str, NotebookNode]) -> str:
@@ -274,42 +363,64 @@ def _summarize(student: str, assignment: str, outcomes: list[_NotebookOutcome],
     submitted = [o for o in outcomes if o.submitted]
     questions = [q for o in submitted for q in o.questions]
     problems = problems + [p for o in submitted for p in o.problems]
+    flags = [str(f) for o in submitted for f in o.flags]
     if not submitted:
-        problems.append(f"no notebook submitted (expected one of {_expected(templates)})")
+        if not problems:
+            problems.append(f"no notebook submitted (expected one of {_expected(templates)})")
         best_max = max((sum(points(c) for c in nb.cells if is_auto_test(c))
                         for nb in templates.values()), default=0.0)
-        return SubmissionResult(student, assignment, 0.0, best_max, problems, questions)
+        return SubmissionResult(student, assignment, 0.0, best_max, problems, questions,
+                                flags=flags)
     best = max(submitted, key=lambda o: (o.score / o.max_score if o.max_score else 0.0,
                                          o.max_score))
     return SubmissionResult(student, assignment, best.score, best.max_score, problems,
-                            questions, best.name)
+                            questions, best.name, flags)
 
 
-def _record(course: Course, student: str, assignment: str,
-            outcomes: list[_NotebookOutcome]) -> None:
+def _record(course: Course, student: str, assignment: str, outcomes: list[_NotebookOutcome],
+            timestamp: datetime.datetime | None) -> None:
     """Write one student's results the way ``nbgrader autograde`` would."""
     from nbgrader.api import Gradebook
-    from nbgrader.preprocessors import AssignLatePenalties, SaveAutoGrades
 
-    coursedir = course.coursedir()
-    folder = course.submission_dir(student, assignment)
-    timestamp = coursedir.get_existing_timestamp(str(folder))
-    with Gradebook(course.db_url, coursedir.course_id) as gradebook, warnings.catch_warnings():
+    with Gradebook(course.db_url, course.coursedir().course_id) as gradebook, \
+            warnings.catch_warnings():
         # nbgrader's own session use makes SQLAlchemy warn on a first submission
         warnings.simplefilter("ignore", category=Warning)
-        gradebook.update_or_create_student(student)
-        if timestamp:
-            gradebook.update_or_create_submission(assignment, student, timestamp=timestamp)
-        else:
-            gradebook.update_or_create_submission(assignment, student)
-        for outcome in outcomes:
-            if outcome.executed is None:
-                # missing or unreadable: zero, as nbgrader does for a missing notebook
-                notebook = gradebook.find_submission_notebook(outcome.name, assignment, student)
-                for grade in notebook.grades:
-                    grade.auto_score = 0
-                    grade.needs_manual_grade = False
-                gradebook.db.commit()
+        _record_submission(gradebook, student, assignment, timestamp)
+        _zero_unreadable(gradebook, student, assignment, outcomes)
+    _write_autograded(course, student, assignment, outcomes)
+    with Gradebook(course.db_url, course.coursedir().course_id) as gradebook, \
+            warnings.catch_warnings():
+        warnings.simplefilter("ignore", category=Warning)
+        _record_flags(gradebook, student, assignment, outcomes)
+
+
+def _record_submission(gradebook, student: str, assignment: str,
+                       timestamp: datetime.datetime | None) -> None:
+    gradebook.update_or_create_student(student)
+    if timestamp:
+        gradebook.update_or_create_submission(assignment, student, timestamp=timestamp)
+    else:
+        gradebook.update_or_create_submission(assignment, student)
+
+
+def _zero_unreadable(gradebook, student: str, assignment: str,
+                     outcomes: list[_NotebookOutcome]) -> None:
+    """Zero the notebooks that are missing or unreadable, as nbgrader does for a missing one."""
+    for outcome in outcomes:
+        if outcome.executed is None:
+            notebook = gradebook.find_submission_notebook(outcome.name, assignment, student)
+            for grade in notebook.grades:
+                grade.auto_score = 0
+                grade.needs_manual_grade = False
+    gradebook.db.commit()
+
+
+def _write_autograded(course: Course, student: str, assignment: str,
+                      outcomes: list[_NotebookOutcome]) -> None:
+    """autograded/<student>/<assignment>/: the graded notebooks, scored by nbgrader's steps."""
+    from nbgrader.preprocessors import AssignLatePenalties, SaveAutoGrades
+
     dest = course.autograded / student / assignment
     if dest.exists():
         shutil.rmtree(dest)
@@ -323,9 +434,26 @@ def _record(course: Course, student: str, assignment: str,
         for step in (SaveAutoGrades, AssignLatePenalties):
             nb, resources = step(config=course.config, log=quiet_log()).preprocess(nb, resources)
         nbformat.write(nb, dest / f"{outcome.name}.ipynb")
-    for path in folder.iterdir():
-        if path.is_file() and not path.is_symlink() and path.suffix != ".ipynb":
-            shutil.copyfile(path, dest / path.name)
+    _copy_files(course.submission_dir(student, assignment), dest)
+
+
+def _record_flags(gradebook, student: str, assignment: str,
+                  outcomes: list[_NotebookOutcome]) -> None:
+    """Flag each notebook with answers to review; the reason goes in the cell's comment."""
+    from nbgrader.api import MissingEntry
+
+    for outcome in outcomes:
+        if outcome.executed is None:
+            continue
+        notebook = gradebook.find_submission_notebook(outcome.name, assignment, student)
+        notebook.flagged = bool(outcome.flags)
+        for flag in outcome.flags:
+            try:
+                comment = gradebook.find_comment(flag.answer, outcome.name, assignment, student)
+            except MissingEntry:  # an answer cell without a comment row: the flag stays
+                continue
+            comment.auto_comment = str(flag)
+    gradebook.db.commit()
 
 
 def format_table(results: list[SubmissionResult]) -> str:
@@ -333,7 +461,7 @@ def format_table(results: list[SubmissionResult]) -> str:
     rows = [("student", "score", "max", "problems")]
     for r in results:
         rows.append((r.student, f"{r.score:g}", f"{r.max_score:g}",
-                     "; ".join(r.problems) or "-"))
+                     "; ".join(r.problems + r.flags) or "-"))
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
     lines = []
     for row in rows:

@@ -1,0 +1,235 @@
+"""The grading process's half of each test cell: draw the trials, probe, judge, record.
+
+An instructor's test cell is a docstring, ``from autograder.checks import <module>`` and
+calls of check functions, each naming the learner's function or class (public tests, then
+the hidden ones between ``### BEGIN HIDDEN TESTS`` and ``### END HIDDEN TESTS``). ``grade``
+reads those calls here, draws every trial itself, and runs in the kernel only a probe cell
+(:mod:`autograder.checks.probing`) in the test cell's place. The data that comes back is
+judged in this process, which never runs learner code, and the graded notebook then shows
+the test cell's public part with the verdict as its only output: never the hidden source,
+never a traceback.
+"""
+from __future__ import annotations
+
+import ast
+import copy
+import secrets
+from dataclasses import dataclass, field
+from typing import Any
+
+import nbformat
+from nbformat import NotebookNode
+
+from .checks import wire
+from .checks.probing import MIME
+from .checks.question import Question, lookup
+from .course import CourseError
+from .notebooks import grade_id, is_auto_test, points
+
+HIDDEN_BEGIN, HIDDEN_END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
+HIDDEN_NOTE = "# hidden tests: they ran on fresh random inputs; their code is not shown"
+#: ename of the error output that carries a failed verdict, as a failed assert would.
+FAILED = "AssertionError"
+
+
+@dataclass(frozen=True)
+class CheckCall:
+    """One check-function call of a test cell, e.g. ``tying.check_tied_net(make_tied_net, ...)``."""
+
+    function: str  #: ``module.check_function``
+    answer: str  #: the name of the learner's function or class
+    framework: str | None
+    kwargs: dict[str, Any]
+
+    @property
+    def question(self) -> Question:
+        return lookup(self.function)[0]
+
+    def specs(self) -> list[dict[str, Any]]:
+        """Fresh trials for this call, drawn here."""
+        question, variant = lookup(self.function)
+        return question.specs(variant, self.framework, **self.kwargs)
+
+
+@dataclass(frozen=True)
+class TestCell:
+    """An instructor's test cell, read for grading."""
+
+    index: int
+    grade_id: str
+    points: float
+    calls: list[CheckCall]
+    shown_source: str  #: the source without its hidden tests, for the graded notebook
+
+
+@dataclass(frozen=True)
+class Verdict:
+    grade_id: str
+    points: float
+    passed: bool
+    message: str  #: the judge's plain-words message, "" when passed
+
+
+def read_test_cells(nb: NotebookNode, notebook: str) -> list[TestCell]:
+    """Every auto-graded test cell of an instructor's notebook, read into check calls.
+
+    Raises :class:`CourseError` for a test cell that is anything else: grading decides
+    every verdict outside the kernel, and can do that only for the course's checks.
+    """
+    cells = []
+    for index, cell in enumerate(nb.cells):
+        if is_auto_test(cell):
+            where = f"{notebook}.ipynb, test cell {grade_id(cell)}"
+            cells.append(TestCell(index, grade_id(cell), points(cell),
+                                  parse_checks(cell.source, where), shown_source(cell.source)))
+    return cells
+
+
+def parse_checks(source: str, where: str) -> list[CheckCall]:
+    """The check calls of a test cell's source; a one-line CourseError for anything else."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError as error:
+        raise CourseError(f"{where}: line {error.lineno}: {error.msg}") from None
+    modules: dict[str, str] = {}
+    calls = []
+    for statement in tree.body:
+        line = f"{where}, line {statement.lineno}"
+        if isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant) \
+                and isinstance(statement.value.value, str):
+            continue  # the docstring
+        if isinstance(statement, ast.ImportFrom) and statement.module == "autograder.checks":
+            modules.update({alias.asname or alias.name: alias.name for alias in statement.names})
+            continue
+        call = statement.value if isinstance(statement, ast.Expr) else None
+        if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute)
+                and isinstance(call.func.value, ast.Name) and call.func.value.id in modules):
+            raise CourseError(f"{line}: grading runs only calls of autograder.checks functions "
+                              "in a test cell (its verdict is decided outside the kernel)")
+        calls.append(_check_call(call, modules[call.func.value.id], line))
+    if not calls:
+        raise CourseError(f"{where}: the test cell calls no check")
+    return calls
+
+
+def _check_call(call: ast.Call, module: str, line: str) -> CheckCall:
+    function = f"{module}.{call.func.attr}"
+    try:
+        lookup(function)
+    except KeyError:
+        raise CourseError(f"{line}: autograder.checks has no check {function}") from None
+    if not call.args or not isinstance(call.args[0], ast.Name):
+        raise CourseError(f"{line}: the first argument of {function} must name the answer")
+    try:
+        positional = [ast.literal_eval(arg) for arg in call.args[1:]]
+        kwargs = {kw.arg: ast.literal_eval(kw.value) for kw in call.keywords}
+    except ValueError:
+        raise CourseError(f"{line}: the arguments of {function} after the answer must be "
+                          "literals") from None
+    if None in kwargs or len(positional) > 1:
+        raise CourseError(f"{line}: pass {function}'s options by name")
+    framework = positional[0] if positional else kwargs.pop("framework", None)
+    return CheckCall(function, call.args[0].id, framework, kwargs)
+
+
+def shown_source(source: str) -> str:
+    """A test cell's source with its hidden tests replaced by one comment line."""
+    lines, hidden, shown = source.splitlines(), False, []
+    for line in lines:
+        marker = line.strip()
+        if marker == HIDDEN_BEGIN:
+            hidden = True
+            shown.append(line[:len(line) - len(line.lstrip())] + HIDDEN_NOTE)
+        elif marker == HIDDEN_END:
+            hidden = False
+        elif not hidden:
+            shown.append(line)
+    return "\n".join(shown)
+
+
+@dataclass
+class ProbePlan:
+    """One submission's notebook with probe cells in place of the test cells, and its trials."""
+
+    notebook: NotebookNode
+    cells: list[TestCell]
+    nonces: dict[int, str] = field(default_factory=dict)  #: cell index -> nonce
+    requests: dict[int, list[tuple[CheckCall, dict]]] = field(default_factory=dict)
+
+    def judge(self, executed: NotebookNode, payloads: dict[int, list[Any]]) -> list[Verdict]:
+        """Each test cell's verdict from the data its probe cell sent (first failure counts)."""
+        verdicts = []
+        for cell in self.cells:
+            message = self._first_failure(cell, executed.cells[cell.index],
+                                          payloads.get(cell.index, []))
+            verdicts.append(Verdict(cell.grade_id, cell.points, message is None, message or ""))
+        return verdicts
+
+    def _first_failure(self, cell: TestCell, executed: NotebookNode,
+                       payloads: list[Any]) -> str | None:
+        received = _received(payloads, self.nonces[cell.index])
+        for k, (call, spec) in enumerate(self.requests[cell.index]):
+            if k not in received:
+                return _why_no_data(executed)
+            try:
+                data = wire.loads(received[k])
+            except wire.WireError:
+                data = None
+            message = call.question.verdict(call.framework, spec, data)
+            if message is not None:
+                return message
+        return None
+
+    def graded_notebook(self, executed: NotebookNode, verdicts: list[Verdict]) -> NotebookNode:
+        """What ``autograded/`` keeps: each test cell's public part and its verdict only."""
+        graded = copy.deepcopy(executed)
+        for cell, verdict in zip(self.cells, verdicts):
+            shown = graded.cells[cell.index]
+            shown.source = cell.shown_source
+            shown.outputs = [] if verdict.passed else [nbformat.v4.new_output(
+                "error", ename=FAILED, evalue=verdict.message, traceback=[verdict.message])]
+        return graded
+
+
+def plan_probes(nb: NotebookNode, cells: list[TestCell]) -> ProbePlan:
+    """``nb`` with each test cell replaced by a probe cell on freshly drawn trials."""
+    nb = copy.deepcopy(nb)
+    plan = ProbePlan(nb, cells)
+    for cell in cells:
+        nonce = secrets.token_hex(16)
+        requests = [(call, spec) for call in cell.calls for spec in call.specs()]
+        plan.nonces[cell.index] = nonce
+        plan.requests[cell.index] = requests
+        sent = wire.dumps([{"check": call.function, "answer": call.answer,
+                            "framework": call.framework, "spec": spec}
+                           for call, spec in requests])
+        nb.cells[cell.index].source = (
+            '__import__("autograder.checks.probing", fromlist=["probe_cell"]).probe_cell(\n'
+            f"    {nonce!r}, {sent!r}, globals())")
+    return plan
+
+
+def _received(payloads: list[Any], nonce: str) -> dict[int, str]:
+    """The data of each request index, from the first payload that carries the cell's nonce."""
+    received: dict[int, str] = {}
+    for payload in payloads:
+        if isinstance(payload, dict) and payload.get("nonce") == nonce:
+            index, data = payload.get("index"), payload.get("data")
+            if isinstance(index, int) and isinstance(data, str) and index not in received:
+                received[index] = data
+    return received
+
+
+def _why_no_data(executed: NotebookNode) -> str:
+    """Why a probe cell sent nothing: its error (the kernel stopped, a timeout, ...)."""
+    for output in executed.get("outputs", []):
+        if output.get("output_type") == "error":
+            text = f"{output.get('ename', 'Error')}: {output.get('evalue', '')}".strip()
+            return f"the check did not finish: {text[:500]}".rstrip(": ")
+    return "the check did not finish: no data came back from the kernel"
+
+
+def probe_payload(output_content: dict[str, Any]) -> Any:
+    """The probe payload in a display_data message's content, or None."""
+    data = output_content.get("data")
+    return data.get(MIME) if isinstance(data, dict) else None

@@ -13,10 +13,14 @@ from nbclient import NotebookClient
 from nbclient.exceptions import DeadKernelError
 from nbformat import NotebookNode
 
+from .checks.wire import MAX_BYTES
+from .judging import probe_payload
 from .kernel import Limits, Scratch, kernel_manager
 
 #: ename of the error put into code cells the kernel never finished.
 NOT_RUN = "CellNotRun"
+#: Probe data kept per notebook (several of the largest honest payloads).
+PAYLOAD_BYTES = 4 * MAX_BYTES
 
 
 @dataclass
@@ -25,12 +29,15 @@ class Execution:
 
     notebook: NotebookNode
     problems: list[str] = field(default_factory=list)
+    #: cell index -> the probe payloads its cell sent (only for the cells named as probes)
+    payloads: dict[int, list] = field(default_factory=dict)
 
 
 class _Client(NotebookClient):
     """nbclient's runner, keeping count of what ran and capping the output it keeps."""
 
-    def __init__(self, nb: NotebookNode, km, limits: Limits) -> None:
+    def __init__(self, nb: NotebookNode, km, limits: Limits,
+                 probe_cells: frozenset[int] = frozenset()) -> None:
         super().__init__(
             nb, km=km, timeout=int(limits.cell_timeout), startup_timeout=120,
             allow_errors=True, interrupt_on_timeout=True, shutdown_kernel="immediate",
@@ -44,6 +51,9 @@ class _Client(NotebookClient):
         self.output_size = 0
         self.overflowed = False
         self.process = None
+        self.probe_cells = probe_cells
+        self.payloads: dict[int, list] = {}
+        self.payload_size = 0
 
     async def async_start_new_kernel(self, **kwargs) -> None:
         await super().async_start_new_kernel(**kwargs)
@@ -65,6 +75,15 @@ class _Client(NotebookClient):
                 evalue=content.get("evalue", ""), traceback=content.get("traceback", [])))
 
     def output(self, outs, msg, display_id, cell_index):
+        if cell_index in self.probe_cells and msg.get("msg_type") == "display_data":
+            payload = probe_payload(msg.get("content", {}))
+            if payload is not None:
+                # Probe data has its own budget: it is data for the judge, not output.
+                data = payload.get("data") if isinstance(payload, dict) else None
+                self.payload_size += len(data) if isinstance(data, str) else 0
+                if self.payload_size <= PAYLOAD_BYTES:
+                    self.payloads.setdefault(cell_index, []).append(payload)
+                return None
         self.output_size += len(json.dumps(msg.get("content", {})))
         if self.output_size <= self.limits.output_bytes:
             return super().output(outs, msg, display_id, cell_index)
@@ -79,15 +98,19 @@ class _Client(NotebookClient):
 
 
 async def run_notebook(nb: NotebookNode, scratch: Scratch, limits: Limits, *,
-                       sandbox: bool = False, isolate_home: bool = True) -> Execution:
+                       sandbox: bool = False, isolate_home: bool = True,
+                       probe_cells: frozenset[int] = frozenset()) -> Execution:
     """Execute ``nb`` (in place) in a fresh kernel in ``scratch.work``.
+
+    The display data that ``probe_cells`` send to :mod:`autograder.judging` is kept apart
+    from their outputs, in ``Execution.payloads``.
 
     Every failure -- a kernel that dies or exits, a cell or notebook that runs too
     long, too much output -- becomes a problem line, and every code cell that never
     finished gets an error output, so that no test cell passes by not running.
     """
     km = kernel_manager(scratch, limits, sandbox=sandbox, isolate_home=isolate_home)
-    client = _Client(nb, km, limits)
+    client = _Client(nb, km, limits, probe_cells)
     problems: list[str] = []
     stopped = ""
     try:
@@ -115,7 +138,7 @@ async def run_notebook(nb: NotebookNode, scratch: Scratch, limits: Limits, *,
         problems.append(f"more than {limits.output_bytes // 1024} KiB of output; the rest "
                         "was dropped")
     _mark_not_run(nb, client.finished, stopped or "the kernel stopped")
-    return Execution(nb, problems)
+    return Execution(nb, problems, client.payloads)
 
 
 def _death_reason(process, scratch: Scratch, limits: Limits) -> str:

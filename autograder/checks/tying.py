@@ -59,13 +59,15 @@ def _probe_tied_net(make_tied_net: Any, framework: str, spec: Spec) -> dict:
     i, j = tied_positions(fw)
     positions = (0, i, j, size - 1)
     before = [_weight_shape(fw, net[k]) for k in positions]
+    if not _fits(before, _expected_shapes(d, h)):
+        return {"length": size, "before": before}
     try:
         fw.ready(net, d)
     except Exception as error:  # noqa: BLE001 - the learner's net may be broken in any way
         fail(f"make_tied_net({d}, {h}): running the net on a batch with {d} features raised "
              f"{describe(error)}")
     after = [_weight_shape(fw, net[k]) for k in positions]
-    if after != [list(s) for s in _expected_shapes(d, h)]:
+    if after != [list(shape) for shape in _expected_shapes(d, h)]:
         return {"length": size, "before": before, "after": after}
     weights = [fw.numpy(fw.weight(net[k])) for k in positions]
     biases = [fw.numpy(b) if (b := getattr(net[k], "bias", None)) is not None
@@ -95,9 +97,8 @@ def _judge_tied_net(framework: str, spec: Spec, data: dict) -> str | None:
                 f"({LAYOUT[fw.key]}); got {size if size is not None else data.get('type')}")
     positions = (0, i, j, size - 1)
     for key in ("before", "after"):
-        for k, got, shape in zip(positions, data[key], _expected_shapes(d, h)):
-            # unknown until data went through (MXNet waits for it): nothing to compare yet
-            if got is not None and 0 not in got and tuple(got) != shape:
+        for k, got, shape in zip(positions, data.get(key, []), _expected_shapes(d, h)):
+            if not _fits([got], [shape]):
                 return (f"{head}: the weight of net[{k}] should have shape {shape_text(shape)}; "
                         f"got {shape_text(tuple(got))}")
     if "weights" not in data:
@@ -133,6 +134,12 @@ def _judge_tied_net(framework: str, spec: Spec, data: dict) -> str | None:
 
 def _expected_shapes(d: int, h: int) -> list[tuple[int, int]]:
     return [(h, d), (h, h), (h, h), (1, h)]
+
+
+def _fits(shapes: list[list[int] | None], expected: list[tuple[int, int]]) -> bool:
+    """Each shape is the expected one, or not known yet (MXNet waits for data: 0 or None)."""
+    return all(got is None or 0 in got or tuple(got) == shape
+               for got, shape in zip(shapes, expected))
 
 
 def _weight_shape(fw: Framework, layer: Any) -> list[int] | None:

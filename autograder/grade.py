@@ -226,8 +226,15 @@ class _Grader:
         folder = self.course.submission_dir(student, self.assignment)
         refused = _refused_folder(self.course, student, self.assignment)
         if refused:
+            # recorded as zero, so that the instructor's export shows the student
             outcomes = [_NotebookOutcome(name, False) for name in self.templates]
-            return _summarize(student, self.assignment, outcomes, [refused], self.templates)
+            problems = [refused]
+            try:
+                _record(self.course, student, self.assignment, outcomes, None, files=False)
+            except Exception as error:  # noqa: BLE001
+                problems.append(f"could not record in the gradebook: {type(error).__name__}: "
+                                f"{error}")
+            return _summarize(student, self.assignment, outcomes, problems, self.templates)
         problems = [f"ignored {p.name}: not a notebook of this assignment (expected "
                     f"{_expected(self.templates)})"
                     for p in sorted(folder.glob("*.ipynb")) if p.stem not in self.templates]
@@ -378,8 +385,11 @@ def _summarize(student: str, assignment: str, outcomes: list[_NotebookOutcome],
 
 
 def _record(course: Course, student: str, assignment: str, outcomes: list[_NotebookOutcome],
-            timestamp: datetime.datetime | None) -> None:
-    """Write one student's results the way ``nbgrader autograde`` would."""
+            timestamp: datetime.datetime | None, *, files: bool = True) -> None:
+    """Write one student's results the way ``nbgrader autograde`` would.
+
+    ``files=False`` records the scores only, copying nothing from the submission folder.
+    """
     from nbgrader.api import Gradebook
 
     with Gradebook(course.db_url, course.coursedir().course_id) as gradebook, \
@@ -388,6 +398,8 @@ def _record(course: Course, student: str, assignment: str, outcomes: list[_Noteb
         warnings.simplefilter("ignore", category=Warning)
         _record_submission(gradebook, student, assignment, timestamp)
         _zero_unreadable(gradebook, student, assignment, outcomes)
+    if not files:
+        return
     _write_autograded(course, student, assignment, outcomes)
     with Gradebook(course.db_url, course.coursedir().course_id) as gradebook, \
             warnings.catch_warnings():

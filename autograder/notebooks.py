@@ -19,7 +19,10 @@ class NotebookError(CourseError):
 
 
 def read_notebook(path: Path) -> NotebookNode:
-    """The notebook at ``path``, or a one-line :class:`NotebookError` saying why not."""
+    """The notebook at ``path`` in format 4, or a one-line :class:`NotebookError` saying why not.
+
+    An older notebook (format 3, with worksheets) is upgraded, as Jupyter does on opening it.
+    """
     name = path.name
     try:
         if path.stat().st_size > MAX_NOTEBOOK_BYTES:
@@ -37,7 +40,9 @@ def read_notebook(path: Path) -> NotebookNode:
         data = json.loads(text)
     except json.JSONDecodeError:
         raise NotebookError(f"{name} is not valid JSON") from None
-    if not isinstance(data, dict) or not isinstance(data.get("cells"), list):
+    older = isinstance(data, dict) and data.get("nbformat") == 3 \
+        and isinstance(data.get("worksheets"), list)
+    if not older and (not isinstance(data, dict) or not isinstance(data.get("cells"), list)):
         raise NotebookError(f"{name} is JSON but not a notebook (it has no list of cells)")
     # imported here: nbformat takes seconds to import, too long for a one-line error
     import nbformat

@@ -6,9 +6,15 @@ unchanged earns none, without a problem.
 """
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
 from autograder.course import DEFAULT_COURSE, Course, framework_of
+from autograder.feedback import generate_feedback
+from autograder.judging import HIDDEN_BEGIN, HIDDEN_END
+from autograder.notebooks import is_auto_test, read_notebook
 
 pytestmark = pytest.mark.slow
 
@@ -23,6 +29,24 @@ def _assignments() -> list[str]:
 
 ASSIGNMENTS = _assignments() or [
     pytest.param(None, marks=pytest.mark.skip(reason="exercises/source/ has no notebooks yet"))]
+
+
+def hidden_test_marks(source: Path) -> set[str]:
+    """Every line of the source notebooks' hidden tests, and the names only they use."""
+    lines, public = set(), set()
+    for path in source.glob("*.ipynb"):
+        for cell in read_notebook(path).cells:
+            if not is_auto_test(cell):
+                continue
+            hidden = False
+            for line in cell.source.splitlines():
+                if line.strip() in (HIDDEN_BEGIN, HIDDEN_END):
+                    hidden = line.strip() == HIDDEN_BEGIN
+                elif line.strip():
+                    (lines if hidden else public).add(line.strip())
+    names = {name for line in lines for name in re.findall(r"\w+_random\w*|\w*trials\w*", line)}
+    names -= {name for line in public for name in re.findall(r"\w+", line)}
+    return lines | names
 
 
 def _failures(result) -> list[str]:
@@ -42,6 +66,17 @@ def test_reference_solutions_get_full_marks(course, assignment):
         assert _failures(result) == []
         assert result.max_score > 0
         assert result.score == result.max_score
+    assert not any(result.flags for result in results)
+    generate_feedback(course.root, assignment)
+    marks = hidden_test_marks(course.root / "source" / assignment)
+    assert marks
+    shown = [path for folder in ("autograded", "feedback")
+             for path in (course.root / folder).rglob("*") if path.is_file()]
+    assert any(path.name == "summary.html" for path in shown)
+    for path in shown:
+        text = path.read_text(errors="replace")
+        leaked = sorted(mark for mark in marks if mark in text)
+        assert not leaked, (path, leaked[:3])
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)

@@ -28,9 +28,19 @@ def release_assignments(course_dir: Path | str | None = None,
     for name in names:
         if not course.notebooks(name):
             raise CourseError(f"assignment {name!r} has no notebooks in {course.source / name}")
+        check_test_cells(course, name)
         _generate_assignment(course, name)
         released += sorted((course.release / name).glob("*.ipynb"))
     return released
+
+
+def check_test_cells(course: Course, assignment: str) -> None:
+    """Stop with the line at fault unless every test cell is one that ``grade`` can judge."""
+    from .judging import read_test_cells
+
+    for notebook in course.notebooks(assignment):
+        read_test_cells(read_notebook(course.source / assignment / f"{notebook}.ipynb"),
+                        notebook)
 
 
 def _generate_assignment(course: Course, assignment: str) -> None:

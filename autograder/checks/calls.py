@@ -43,7 +43,7 @@ def _probe(fn: Any, framework: str | None, spec: Spec) -> dict:
     name = getattr(fn, "__name__", "")
     value = call(fn, *spec["args"])
     plain = isinstance(value, PLAIN) and not (isinstance(value, str) and len(value) > 200)
-    return {"name": name if isinstance(name, str) and name.isidentifier() else "your function",
+    return {"name": name if isinstance(name, str) and name.isidentifier() else "",
             "value": value if plain else None, "type": type(value).__name__}
 
 
@@ -52,7 +52,8 @@ def _judge(framework: str | None, spec: Spec, data: dict) -> str | None:
     truth = eval(spec["expected"], {"__builtins__": {}},  # noqa: S307 - the instructor's text
                  dict(zip(ARGUMENTS, args)))
     name, got = data["name"], data["value"]
-    require(isinstance(name, str) and name.isidentifier() and len(name) <= 60)
+    require(isinstance(name, str) and (name == "" or name.isidentifier()) and len(name) <= 60)
+    name = name or "your function"
     shown = ", ".join(repr(a) for a in args)
     if data["type"] != type(got).__name__:
         return f"{name}({shown}) should be {truth!r}; got a {data['type']}"

@@ -3,9 +3,11 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import pytest
 
 from autograder.checks import frameworks, initialization
+from autograder.checks.question import MALFORMED
 from autograder.checks.initialization import (mixture_false_failure_bound,
                                               mixture_layout_false_failure_bound,
                                               xavier_false_failure_bound)
@@ -128,3 +130,89 @@ def test_xavier_with_another_gain_fails_on_the_variance():
 
     with pytest.raises(AssertionError, match="variance 2 / \\(fan_in \\+ fan_out\\)"):
         initialization.check_xavier_first_42_last(init_first_and_last, "pytorch")
+
+
+def _mixture_sample(gen, shape):
+    """A correct mixture in numpy: what an honest probe reports."""
+    size = gen.uniform(5, 10, size=shape) * gen.choice([-1.0, 1.0], size=shape)
+    return (size * (gen.random(shape) >= 0.5)).astype(np.float32)
+
+
+def test_the_judge_passes_a_correct_mixture_and_rejects_a_smaller_sample():
+    """Statistics are computed by the judge on arrays of the spec's shape, and only on those."""
+    gen = np.random.default_rng(1)
+    spec = {"sizes": [500, 400], "again": False}
+    assert initialization.MIXTURE.verdict("pytorch", spec,
+                                          {"weights": [_mixture_sample(gen, (400, 500))]}) is None
+    small = {"weights": [_mixture_sample(gen, (40, 50))]}
+    assert initialization.MIXTURE.verdict("pytorch", spec, small) == MALFORMED
+
+
+def test_a_forged_random_report_must_carry_every_layer_and_a_second_draw():
+    gen = np.random.default_rng(2)
+    sizes = [400, 450, 300, 5]
+    spec = {"sizes": sizes, "again": True}
+    layers = [_mixture_sample(gen, (out, in_)) for in_, out in zip(sizes, sizes[1:])]
+    honest = {"weights": layers, "again": _mixture_sample(gen, layers[0].shape)}
+    verdict = initialization.MIXTURE.verdict
+    assert verdict("mxnet", spec, honest) is None
+    assert verdict("mxnet", spec, {"weights": layers[:1], "again": honest["again"]}) == MALFORMED
+    assert verdict("mxnet", spec, {"weights": layers}) == MALFORMED
+    assert "draw fresh random numbers" in verdict("mxnet", spec,
+                                                  {"weights": layers, "again": layers[0]})
+
+
+@pytest.mark.parametrize("framework", FRAMEWORKS)
+def test_an_untouched_net_reads_back_the_seeds_weights(framework):
+    """Does the probe write the seed's weights into every framework's net, exactly?
+
+    The judge regenerates them itself: with a function that changes nothing, it must find
+    the last layer unchanged, which it can only if the readback equals its own weights.
+    """
+    with pytest.raises(AssertionError, match="the last layer's weight was not changed"):
+        initialization.check_xavier_first_42_last(lambda net: None, framework)
+
+
+def _xavier_report(spec, gain=1.0):
+    """What an honest probe reports for a correct answer, made in numpy from the seed."""
+    weights = initialization.starting_weights(spec["sizes"], spec["seed"])
+    fan_out, fan_in = weights[0].shape
+    bound = gain * np.sqrt(6 / (fan_in + fan_out))
+    weights[0] = np.random.default_rng().uniform(-bound, bound, weights[0].shape)
+    weights[-1] = np.full_like(weights[-1], 42)
+    return {"weights": [w.astype(np.float32) for w in weights]}
+
+
+def test_the_xavier_judge_takes_the_weights_before_from_the_seed_only():
+    spec = initialization.XAVIER.specs("public", "pytorch")[0]
+    verdict = initialization.XAVIER.verdict
+    assert verdict("pytorch", spec, _xavier_report(spec)) is None
+    fresh = _xavier_report(spec)
+    fresh["weights"][1] = np.random.default_rng().uniform(-0.5, 0.5, fresh["weights"][1].shape)
+    assert "dense layer 1 was re-initialized" in verdict("pytorch", spec, fresh)
+    other = _xavier_report({**spec, "seed": spec["seed"] + 1})
+    assert "was re-initialized" in verdict("pytorch", spec, other)
+    kept = _xavier_report(spec)
+    kept["weights"][0] = initialization.starting_weights(spec["sizes"], spec["seed"])[0]
+    assert "the first layer's weight was not changed" in verdict("pytorch", spec, kept)
+    assert "another gain" in verdict("pytorch", spec, _xavier_report(spec, gain=0.7))
+    short = {"weights": _xavier_report(spec)["weights"][:-1]}
+    assert verdict("pytorch", spec, short) == MALFORMED
+
+
+def test_the_default_initializer_is_named():
+    def init_first_and_last(net):
+        net[0].reset_parameters()
+        net[-1].weight.data.fill_(42)
+
+    with pytest.raises(AssertionError, match="the framework's default initializer"):
+        initialization.check_xavier_first_42_last(init_first_and_last, "pytorch")
+
+
+def test_hidden_xavier_nets_are_large_enough_and_of_varied_depth():
+    specs = initialization.XAVIER.specs("random", "pytorch", trials=30)
+    assert len({len(spec["sizes"]) for spec in specs}) > 1
+    for spec in specs:
+        assert 4 <= len(spec["sizes"]) <= 6
+        assert all(initialization.XAVIER_SIZES[0] <= s <= initialization.XAVIER_SIZES[1]
+                   for s in spec["sizes"][:2])

@@ -428,6 +428,24 @@ _add(
             layers.append(nn.Dense(d, widths[-1]))
             return nn.SequentialCell(layers)
         """, BUILD, "each layer's in_channels is the previous layer's width"),
+    _row("deferred_pytorch", "answer_build_mlp", "misconception", "no-relu", """
+        def build_mlp(widths):
+            return nn.Sequential(*[nn.LazyLinear(width) for width in widths])
+        """, BUILD, "is a ReLU missing, or one too many?"),
+    _row("deferred_mxnet", "answer_build_mlp", "misconception", "no-relu", """
+        def build_mlp(widths):
+            net = nn.Sequential()
+            for width in widths:
+                net.add(nn.Dense(width))
+            net.initialize()
+            return net
+        """, BUILD, "is a ReLU missing, or one too many?"),
+    _row("deferred_mindspore", "answer_build_mlp", "misconception", "no-relu", """
+        def build_mlp(widths, d):
+            sizes = [d, *widths]
+            return nn.SequentialCell([nn.Dense(in_size, width)
+                                      for in_size, width in zip(sizes[:-1], sizes[1:])])
+        """, BUILD, "is a ReLU missing, or one too many?"),
 )
 _EXAMPLE_BEFORE = {"pytorch": "[None, None]", "mxnet": "[(256, 0), (10, 0)]",
                    "mindspore": "[(256, 20), (10, 256)]"}

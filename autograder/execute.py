@@ -15,7 +15,7 @@ from nbformat import NotebookNode
 
 from .checks.wire import MAX_BYTES
 from .judging import probe_payload
-from .kernel import Limits, Scratch, kernel_manager
+from .kernel import SANDBOX_FAILED, Limits, Scratch, kernel_manager
 
 #: ename of the error put into code cells the kernel never finished.
 NOT_RUN = "CellNotRun"
@@ -149,7 +149,11 @@ def _death_reason(process, scratch: Scratch, limits: Limits) -> str:
     if code is None:
         tail = scratch.log_tail()
         return "the kernel died" + (f" ({tail})" if tail else "")
-    # a negative status is the signal itself; bwrap reports a signal as 128 + its number
+    if code == SANDBOX_FAILED:
+        tail = scratch.log_tail(1)
+        return "the sandbox could not start the kernel" + (f" ({tail})" if tail else "")
+    # a negative status is the signal itself (our launcher dies of the kernel's signal);
+    # a shell would report it as 128 + its number
     signum = -code if code < 0 else code - 128 if code > 128 else 0
     if signum == signal.SIGXCPU:
         return f"the kernel used more than {limits.cpu_seconds} s of CPU and was stopped"

@@ -4,6 +4,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import queue
 import socket
 import subprocess
 import sys
@@ -295,14 +296,34 @@ def _sandboxed_manager_class() -> type[AsyncKernelManager]:
 
         async def post_launch(self, **kwargs):
             await super().post_launch(**kwargs)
-            client = self.parent.client()
-            client.start_channels()
-            try:
-                await client.wait_for_ready(timeout=STARTUP_TIMEOUT)
-            finally:
-                client.stop_channels()
+            await self._wait_until_answering()
             await asyncio.get_running_loop().sock_sendall(self.channel, b"seal\n")
             await self._expect("sealed")
+
+        async def _wait_until_answering(self) -> None:
+            """Until the kernel answers kernel_info: it has bound all its sockets by then.
+
+            (``wait_for_ready`` would do, but it also drains IOPub for 0.2 s, which the
+            client nbclient makes next does again.)
+            """
+            client = self.parent.client()
+            client.start_channels(iopub=False, stdin=False, hb=False, control=False)
+            deadline = time.monotonic() + STARTUP_TIMEOUT
+            try:
+                while True:
+                    client.kernel_info()
+                    try:
+                        reply = await client.get_shell_msg(timeout=1)
+                    except queue.Empty:
+                        if not await self.parent.is_alive():
+                            raise RuntimeError("the kernel died while starting") from None
+                        if time.monotonic() > deadline:
+                            raise RuntimeError("the kernel did not answer in time") from None
+                        continue
+                    if reply.get("msg_type") == "kernel_info_reply":
+                        return
+            finally:
+                client.stop_channels()
 
         async def _expect(self, word: str) -> None:
             loop = asyncio.get_running_loop()
@@ -324,10 +345,10 @@ def _sandboxed_manager_class() -> type[AsyncKernelManager]:
             # Closing the channel makes the launcher kill the sandbox's init and wait for
             # the whole pid namespace to go; only then does the launcher exit.
             self._close_channel()
-            for _ in range(50):
+            for _ in range(500):
                 if self.process is None or self.process.poll() is not None:
                     return
-                await asyncio.sleep(0.1)
+                await asyncio.sleep(0.01)
             await super().kill(restart=restart)
 
         async def terminate(self, restart: bool = False) -> None:

@@ -412,9 +412,9 @@ def _in_tree(path: str) -> str:
     return "root" + path
 
 
-def _mkdirs(path: str, mode: int = 0o755) -> None:
-    os.makedirs(path, mode=mode, exist_ok=True)
-    os.chmod(path, mode)
+def _mkdirs(path: str) -> None:
+    """Make ``path`` and its parents (0755: the umask is 022) where they are missing."""
+    os.makedirs(path, mode=0o755, exist_ok=True)
 
 
 def _write(path: str, data: bytes, mode: int = 0o644) -> None:
@@ -472,7 +472,8 @@ def _make_scratch(scratch_bytes: int, owner: tuple[int, int] | None) -> None:
     parts = {"tmp": ("root/tmp", 0o1777), "shm": ("root/dev/shm", 0o1777),
              "run": ("root/run", 0o755), "home": ("root/home/learner", 0o755)}
     for part, (target, mode) in parts.items():
-        _mkdirs(f"root/.scratch/{part}", mode)
+        os.mkdir(f"root/.scratch/{part}")
+        os.chmod(f"root/.scratch/{part}", mode)  # the umask would drop the sticky bit
         _mkdirs(target)
     for folder in ("home/work", "home/.config", "home/.config/matplotlib"):
         _mkdirs(f"root/.scratch/{folder}")
@@ -499,10 +500,11 @@ def build_tree(plan: Plan, scratch_bytes: int, owner: tuple[int, int] | None) ->
           "size=2m,nr_inodes=4096,mode=0755")
     for folder in ("proc", "tmp", "run", "home/learner"):
         _mkdirs(f"root/{folder}")
-    _bind_host_paths(plan)
-    _write_etc()
     _make_dev()
     _make_scratch(scratch_bytes, owner)
+    # after the scratch: a Python below /tmp (a checkout there) must show through it
+    _bind_host_paths(plan)
+    _write_etc()
     remount_read_only("root/dev")
     remount_read_only("root")
 

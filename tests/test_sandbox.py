@@ -574,6 +574,35 @@ def test_kernel_deaths_are_reported(graded, name):
     assert outputs[1][0]["ename"] == "CellNotRun"
 
 
+def test_a_python_below_tmp_shows_through_the_scratch_tmp(tmp_path):
+    """A checkout below /tmp (CI does that) keeps its venv visible at the same path."""
+    if os.getuid() != 0 or shutil.which("unshare") is None:
+        pytest.skip("needs root and unshare to mount a checkout below /tmp")
+    venv = Path(sys.prefix)
+    if REPO not in venv.parents:
+        pytest.skip("the venv is not inside the repository")
+    clone = Path(tempfile.mkdtemp(prefix="autograder-clone-", dir="/tmp"))
+    try:
+        cell = ("import json, os, sys, numpy\n"
+                "print('RESULT ' + json.dumps({'prefix': sys.prefix, 'numpy': numpy.__file__,"
+                " 'clone': sorted(os.listdir(os.path.dirname(sys.prefix)))}))")
+        job = _job(tmp_path, "below-tmp", [cell], {}, 1)
+        job_file = tmp_path / "job.json"
+        job_file.write_text(json.dumps({"jobs": [job], "results": str(tmp_path / "out.json")}))
+        python = clone / venv.relative_to(REPO) / "bin" / "python"
+        script = f'mount --bind "{REPO}" "{clone}" && exec "{python}" "{__file__}" "{job_file}"'
+        subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c", script],
+                       env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "GLOG_v": "3"},
+                       check=True, capture_output=True, timeout=300)
+    finally:
+        clone.rmdir()
+    graded = json.loads((tmp_path / "out.json").read_text())["below-tmp"]
+    assert graded["problems"] == []
+    assert graded["results"]["prefix"] == str(clone / venv.relative_to(REPO))
+    assert graded["results"]["numpy"].startswith(str(clone))
+    assert graded["results"]["clone"] == [venv.name]  # the venv, not the rest of the checkout
+
+
 def test_seccomp_tables_match_the_kernel_headers():
     """Our hand-written system call numbers against the C headers, where installed."""
     from autograder import seccomp

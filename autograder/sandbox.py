@@ -589,7 +589,6 @@ def init_main(plan: Plan, report: int) -> None:
         if kernel == 0:
             os.close(report)
             kernel_main(plan)
-        plan.files.clear()
         drop_capabilities()
         prctl(PR_SET_DUMPABLE, 0)  # nothing inside may read this process's memory
         seccomp.install()
@@ -628,7 +627,10 @@ class _Channel:
 
     def lines(self) -> list[str] | None:
         """The complete lines waiting, or None once the grader has closed its end."""
-        data = self.sock.recv(4096)
+        try:
+            data = self.sock.recv(4096)
+        except OSError:
+            data = b""
         if not data:
             self.sock.close()
             self.sock = None
@@ -725,6 +727,7 @@ def launch(args: argparse.Namespace, channel: _Channel) -> None:
     Closing the channel ends the sandbox.
     """
     parent = os.getppid()
+    die_with_parent(parent)  # again after each change of identity, which clears it
     os.umask(0o022)  # the folders of the new root must be traversable whatever ours was
     plan = make_plan(args)
     os.chdir(sandbox_folder(args.run))

@@ -35,6 +35,9 @@ def _parser() -> argparse.ArgumentParser:
                        help="notebooks graded at once (default: the number of cores)")
     grade.add_argument("--student", action="append", dest="students", metavar="ID",
                        help="grade only this student (repeatable)")
+    grade.add_argument("--no-sandbox", action="store_true",
+                       help="run the kernels without the sandbox (only for submissions you "
+                            "trust: a hostile notebook could then reach this machine)")
     grade.add_argument("--cell-timeout", type=float, default=None, metavar="SECONDS",
                        help="interrupt a cell after this long (default: the course's "
                        f"c.Execute.timeout, else {Limits.cell_timeout:g})")
@@ -92,7 +95,8 @@ def _run(args: argparse.Namespace) -> int:
                 raise CourseError("--cell-timeout must be positive")
             limits = Limits(cell_timeout=args.cell_timeout)
         results = grade_assignment(args.course, args.assignment, students=args.students,
-                                   workers=args.workers, progress=True, limits=limits)
+                                   workers=args.workers, progress=True, limits=limits,
+                                   sandbox=False if args.no_sandbox else None)
         if not results:
             print(f"no submissions of {args.assignment!r} in {args.course / 'submitted'}",
                   file=sys.stderr)

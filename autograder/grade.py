@@ -33,7 +33,7 @@ from nbformat import NotebookNode
 from .course import Course, CourseError, quiet_log
 from .execute import run_notebook
 from .judging import TestCell, Verdict, plan_probes, read_test_cells
-from .kernel import Limits, Scratch, sandbox_available
+from .kernel import Limits, Scratch, sandbox_available, sandbox_problem
 from .notebooks import NotebookError, grade_id, is_answer, is_auto_test, points, read_notebook
 from .release import ensure_released
 from .review import Flag, machinery_flags
@@ -97,7 +97,9 @@ def grade_assignment(course_dir: Path | str | None, assignment: str, *,
                      sandbox: bool | None = None) -> list[SubmissionResult]:
     """Grade ``submitted/<student>/<assignment>/`` for every (or each given) student.
 
-    ``sandbox`` runs kernels in bubblewrap; by default it does when bwrap works here.
+    ``sandbox`` runs each kernel in its own sandbox (:mod:`autograder.sandbox`); by default
+    it does, and grading stops with the reason if no sandbox can start here.
+    ``sandbox=False`` is for submissions one trusts.
     ``limits`` default to :class:`Limits`, with the cell timeout of the course's
     ``c.Execute.timeout`` when it sets one. Results come back sorted by student; nothing
     a submission does raises here.
@@ -114,7 +116,11 @@ def grade_assignment(course_dir: Path | str | None, assignment: str, *,
     templates = instructor_notebooks(course, assignment)
     tests = {name: read_test_cells(nb, name) for name, nb in templates.items()}
     if sandbox is None:
-        sandbox = sandbox_available()
+        if not sandbox_available():
+            raise CourseError(f"cannot grade safely: no sandbox can start here "
+                              f"({sandbox_problem()}); grade where Linux user namespaces "
+                              "work, or pass --no-sandbox for submissions you trust")
+        sandbox = True
     workers = max(1, workers or os.cpu_count() or 1)
     grader = _Grader(course, assignment, templates, tests, limits or course_limits(course),
                      sandbox)

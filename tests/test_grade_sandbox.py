@@ -9,7 +9,7 @@ from autograder.kernel import Limits, sandbox_available
 from autograder.notebooks import with_answers
 
 pytestmark = [pytest.mark.slow,
-              pytest.mark.skipif(not sandbox_available(), reason="bubblewrap is not usable here")]
+              pytest.mark.skipif(not sandbox_available(), reason="no sandbox can start here")]
 
 PROBE = r'''
 import json, os, socket

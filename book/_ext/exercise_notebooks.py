@@ -9,16 +9,16 @@ is never touched, and are remade only when a source notebook changes.
 from __future__ import annotations
 
 import hashlib
+import posixpath
 import shutil
 import tempfile
 from pathlib import Path
 
 from docutils import nodes
+from framework_tabs import FRAMEWORKS as LABELS
 from sphinx.application import Sphinx
 from sphinx.errors import SphinxError
 from sphinx.util.docutils import SphinxDirective
-
-from framework_tabs import FRAMEWORKS as LABELS
 
 COURSE = Path(__file__).resolve().parents[2] / "exercises"
 DOWNLOADS = "_downloads/exercises"
@@ -70,12 +70,12 @@ def _fingerprint(assignment: str) -> str:
 
 def release_student_notebooks(assignment: str, target: Path) -> None:
     """Write the student versions of an assignment's notebooks into `target`."""
-    from autograder.release import release_assignments
-
     stamp = target / f".{assignment}.sha256"
     fingerprint = _fingerprint(assignment)
     if stamp.is_file() and stamp.read_text() == fingerprint:
         return
+    from autograder.release import release_assignments  # nbgrader: slow to import
+
     with tempfile.TemporaryDirectory() as scratch:
         course = Path(scratch)
         shutil.copy(COURSE / "nbgrader_config.py", course)
@@ -103,7 +103,33 @@ def _write_student_notebooks(app: Sphinx, exception: Exception | None) -> None:
         release_student_notebooks(assignment, target)
 
 
+def _as_markdown(app: Sphinx, name: str, argument: str, body: str, framework: str | None,
+                 folder: str) -> str | None:
+    """The directive in a downloaded chapter notebook: a link to its framework's notebook."""
+    if name != "exercise-notebooks":
+        return None
+    path = next((p for p in source_notebooks(argument) if p.stem.endswith(f"_{framework}")), None)
+    if path is None:
+        return ""
+    link = posixpath.relpath(f"{DOWNLOADS}/{path.name}", folder)
+    return f"Student notebook: [{path.name}]({link})"
+
+
+def _zip_files(app: Sphinx, framework: str) -> list[str]:
+    """The student notebooks of a framework, for the zip of its chapter notebooks."""
+    assignments = {
+        assignment
+        for meta in app.env.metadata.values()
+        for assignment in meta.get("exercise_notebooks", [])
+    }
+    return [f"{DOWNLOADS}/{path.name}" for assignment in sorted(assignments)
+            for path in source_notebooks(assignment) if path.stem.endswith(f"_{framework}")]
+
+
 def setup(app: Sphinx) -> dict:
+    app.setup_extension("framework_tabs")
     app.add_directive("exercise-notebooks", ExerciseNotebooks)
     app.connect("build-finished", _write_student_notebooks)
+    app.connect("framework-tabs-directive", _as_markdown)
+    app.connect("framework-tabs-zip-files", _zip_files)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}

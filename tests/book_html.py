@@ -15,6 +15,7 @@ class TabSet:
     sync_groups: set[str]
     sources: dict[str, str]  # framework -> the code of its cells
     outputs: dict[str, str]  # framework -> the text of its executed outputs
+    texts: dict[str, str]  # framework -> all the text of its tab
 
 
 def page(html_path: Path) -> BeautifulSoup:
@@ -41,9 +42,23 @@ def tab_sets(html_path: Path) -> list[TabSet]:
                     fw: "\n".join(c.get_text() for c in content.select("div.cell_output"))
                     for fw, content in zip(frameworks, contents)
                 },
+                texts={fw: content.get_text() for fw, content in zip(frameworks, contents)},
             )
         )
     return sets
+
+
+def images_in_tabs(html_path: Path) -> dict[str, int]:
+    """How many images the executed outputs in each framework's tabs hold, over a page."""
+    counts: dict[str, int] = {}
+    for tab_set in page(html_path).select("div.sd-tab-set.framework-tabs"):
+        labels = tab_set.find_all("label", class_="sd-tab-label", recursive=False)
+        contents = tab_set.find_all("div", class_="sd-tab-content", recursive=False)
+        for label, content in zip(labels, contents):
+            framework = label["data-sync-id"]
+            counts[framework] = counts.get(framework, 0) + len(
+                content.select("div.cell_output img"))
+    return counts
 
 
 def outputs_of(html_path: Path, framework: str) -> str:

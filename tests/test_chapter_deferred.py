@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from chapter_facts import FRAMEWORKS, chapter_page, number, tab_sets_with, value
+from chapter_facts import FRAMEWORKS, chapter_page, number, numbers, tab_sets_with, value
 
 pytestmark = pytest.mark.slow
 
@@ -41,16 +41,23 @@ def test_mindspore_requires_the_input_size(html):
     assert "missing 1 required positional argument: 'out_channels'" in output
 
 
-def test_reading_values_before_the_first_pass_raises(html):
+def test_reading_values_before_the_first_pass_raises_where_initialization_defers(html):
     errors = tab_sets_with(html, "DeferredInitializationError")[0]
-    assert set(errors.outputs) == {"pytorch", "mxnet"}
     assert "Can't access the shape of an uninitialized parameter" in errors.outputs["pytorch"]
     assert "DeferredInitializationError: Parameter 'dense0_weight'" in errors.outputs["mxnet"]
 
 
+def test_mindspore_tab_says_it_has_no_counterpart_and_reads_the_values_at_once(html):
+    errors = tab_sets_with(html, "DeferredInitializationError")[0]
+    assert "No counterpart in MindSpore" in errors.sources["mindspore"]
+    output = errors.outputs["mindspore"]
+    assert shape(value(output, "weight shape right after construction")) == (256, 20)
+    assert len(numbers(value(output, "its first values"))) == 3
+
+
 @pytest.mark.parametrize("framework", FRAMEWORKS)
 def test_shapes_after_the_first_pass_come_from_the_data(html, framework):
-    output = tab_sets_with(html, "first layer weight shape")[1].outputs[framework]
+    output = tab_sets_with(html, "output layer weight shape: (10, 256)")[0].outputs[framework]
     suffix = "" if framework == "mindspore" else " after the first pass"
     assert shape(value(output, f"first layer weight shape{suffix}")) == (256, 20)
     assert shape(value(output, f"output layer weight shape{suffix}")) == (10, 256)
@@ -60,6 +67,17 @@ def test_pytorch_turns_lazy_layers_into_linear_layers(html):
     output = tab_sets_with(html, "after the first pass")[0].outputs["pytorch"]
     assert "Linear(in_features=20, out_features=256" in output
     assert "Lazy" not in output
+
+
+def test_pytorch_and_mxnet_can_also_wait_with_the_values_but_not_the_shapes(html):
+    outputs = tab_sets_with(html, "values still to be drawn")[0].outputs
+    pytorch, mxnet = outputs["pytorch"], outputs["mxnet"]
+    assert shape(value(pytorch, "first layer weight shape")) == (256, 20)
+    assert value(pytorch, "values still to be drawn") == "True"
+    assert value(pytorch, "values still to be drawn after reset_parameters") == "False"
+    assert shape(value(mxnet, "first layer weight shape")) == (256, 20)
+    assert value(mxnet, "reading the values before initialize") == "RuntimeError"
+    assert len(numbers(value(mxnet, "first values after initialize"))) == 3
 
 
 def test_mindspore_defers_the_values_not_the_shapes(html):

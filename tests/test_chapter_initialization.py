@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from book_html import outputs_of, page
+from book_html import images_in_tabs, outputs_of, page
 from chapter_facts import (
     FRAMEWORKS,
     chapter_page,
@@ -123,6 +123,8 @@ def test_setting_directly_adds_one_and_writes_42(html, framework):
     assert after[1:] == pytest.approx([b + 1 for b in before[1:]], abs=1e-5)
 
 
-def test_histograms_render_as_images(html):
-    assert figures_outside_tabs(html) == 2
+def test_each_framework_tab_draws_its_own_two_histograms(html):
+    """The untagged histogram cells drew their own framework's weights in each run."""
+    assert figures_outside_tabs(html) == 0
+    assert images_in_tabs(html) == {framework: 2 for framework in FRAMEWORKS}
 

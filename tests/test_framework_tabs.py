@@ -1,11 +1,15 @@
-"""Does the framework-tabs extension group tagged cells into synchronized tab sets?"""
+"""Does the framework-tabs extension run each framework in its own kernel and tab the outputs?"""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import pytest
 
 from book_html import page, tab_sets
-from fixture_book import build, cell
+from fixture_book import ALLOW_MISSING_TABS, build, cell
+
+PID = "import os\nprint(os.getpid())"
 
 
 @pytest.fixture(scope="module")
@@ -26,26 +30,37 @@ def fixture_book(tmp_path_factory) -> Path:
         + cell('print("mx 3")', "mxnet")
     )
     second = "# Second page\n\n" + cell('print("pt")', "pytorch") + cell('print("mx")', "mxnet")
-    names = (
-        "# Names\n\n"
-        + cell('import math as nn\nnet = "pt net"', "pytorch")
-        + cell('import json as nn\nnet = "mx net"', "mxnet")
-        + "Each tab uses the same names.\n\n"
-        + cell("print(net, nn.__name__)", "pytorch")
-        + cell("print(net, nn.__name__)", "mxnet")
-        + "An untagged cell binds a name every framework shares.\n\n"
-        + cell('X = "shared X"\nprint(net)')
-        + cell("print(X, net)", "pytorch")
+    kernels = (
+        "# Kernels\n\n"
+        + cell(f'{PID}\nnet = "pt net"', "pytorch")
+        + cell(f'{PID}\nnet = "mx net"', "mxnet")
+        + cell(f'{PID}\nnet = "ms net"', "mindspore")
+        + "Each framework's cells run in a kernel of their own.\n\n"
+        + cell(f"{PID}\nprint(net)", "pytorch")
+        + cell(f"{PID}\nprint(net)", "mxnet")
+        + cell(f"{PID}\nprint(net)", "mindspore")
+        + "An untagged cell runs in every kernel.\n\n"
+        + cell('X = "shared X"\nprint("same everywhere")')
+        + cell("print(X, net)")
+        + cell("print(X)", "pytorch")
+        + cell("print(X)", "mxnet")
+        + cell("print(X)", "mindspore")
     )
-    result = build(tmp, {"index": first, "second": second, "names": names})
+    result = build(tmp, {"index": first, "second": second, "kernels": kernels},
+                   sphinx_config=ALLOW_MISSING_TABS)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return tmp / "out" / "_build" / "html"
+
+
+def real_tabs(tab_set) -> list[str]:
+    """The frameworks of a tab set that hold cells, not the note that there are none."""
+    return [fw for fw in tab_set.frameworks if "has no" not in tab_set.texts[fw]]
 
 
 @pytest.mark.slow
 def test_consecutive_tagged_cells_form_one_tab_set_per_run(fixture_book):
     sets = tab_sets(fixture_book / "index.html")
-    assert [ts.frameworks for ts in sets] == [
+    assert [real_tabs(ts) for ts in sets] == [
         ["pytorch", "mxnet", "mindspore"],
         ["pytorch", "mindspore"],
         ["mxnet"],
@@ -53,9 +68,27 @@ def test_consecutive_tagged_cells_form_one_tab_set_per_run(fixture_book):
 
 
 @pytest.mark.slow
-def test_tabs_come_in_fixed_order_with_readable_labels(fixture_book):
-    first = tab_sets(fixture_book / "index.html")[0]
-    assert first.labels == ["PyTorch", "MXNet", "MindSpore"]
+def test_every_tab_set_offers_all_three_frameworks_in_fixed_order(fixture_book):
+    for ts in tab_sets(fixture_book / "index.html"):
+        assert ts.labels == ["PyTorch", "MXNet", "MindSpore"]
+        assert ts.frameworks == ["pytorch", "mxnet", "mindspore"]
+
+
+@pytest.mark.slow
+def test_a_framework_without_a_cell_gets_a_tab_that_says_so(fixture_book):
+    second_set = tab_sets(fixture_book / "index.html")[1]
+    assert second_set.texts["mxnet"].strip() == "This example has no MXNet counterpart."
+    assert second_set.outputs["mxnet"] == ""
+
+
+@pytest.mark.slow
+def test_a_tab_set_missing_a_framework_fails_the_strict_book_build(tmp_path):
+    body = "# Gap\n\n" + cell('print("pt")', "pytorch") + cell('print("mx")', "mxnet")
+    result = build(tmp_path, {"index": body}, execute="off")
+    assert result.returncode != 0
+    output = result.stdout + result.stderr
+    assert "index.md:13: WARNING: this tab set has no MindSpore cell" in output
+    assert "add one that shows what MindSpore does instead" in output
 
 
 @pytest.mark.slow
@@ -70,13 +103,14 @@ def test_each_tab_holds_its_own_cells_and_executed_outputs(fixture_book):
 
 
 @pytest.mark.slow
-def test_untagged_cells_render_outside_any_tab_set(fixture_book):
-    html = page(fixture_book / "index.html")
-    untagged = [
-        out for out in html.select("div.cell_output") if "untagged" in out.get_text()
-    ]
-    assert len(untagged) == 1
-    assert untagged[0].find_parent("div", class_="sd-tab-set") is None
+def test_untagged_cells_with_the_same_output_everywhere_render_once_outside_the_tabs(
+    fixture_book,
+):
+    for name, text in [("index", "untagged"), ("kernels", "same everywhere")]:
+        html = page(fixture_book / f"{name}.html")
+        shown = [out for out in html.select("div.cell_output") if text in out.get_text()]
+        assert len(shown) == 1
+        assert shown[0].find_parent("div", class_="sd-tab-set") is None
 
 
 @pytest.mark.slow
@@ -112,11 +146,30 @@ def test_bad_framework_tags_fail_the_build_naming_file_and_cell(tmp_path, tags, 
     assert "index.md, line 17: code cell 2" in output
 
 
+def pids(output: str) -> list[int]:
+    return [int(word) for word in output.split() if word.isdigit()]
+
+
 @pytest.mark.slow
-def test_each_framework_keeps_its_own_names_in_the_one_kernel(fixture_book):
-    """A later PyTorch cell sees PyTorch's `net` and `nn`, though MXNet rebound both."""
-    uses, after_untagged = tab_sets(fixture_book / "names.html")[1:]
-    assert uses.outputs["pytorch"].split() == ["pt", "net", "math"]
-    assert uses.outputs["mxnet"].split() == ["mx", "net", "json"]
-    # A name an untagged cell bound is shared; the framework's own names come back.
-    assert after_untagged.outputs["pytorch"].split() == ["shared", "X", "pt", "net"]
+def test_each_framework_runs_in_a_kernel_of_its_own(fixture_book):
+    """A framework's later cells run in the same process as its earlier ones, apart from
+    the other frameworks, and see only the names their own framework bound."""
+    binds, uses = tab_sets(fixture_book / "kernels.html")[:2]
+    processes = {fw: pids(binds.outputs[fw]) + pids(uses.outputs[fw]) for fw in binds.outputs}
+    assert all(len(set(found)) == 1 for found in processes.values()), processes
+    assert len({found[0] for found in processes.values()}) == 3
+    for framework, word in [("pytorch", "pt"), ("mxnet", "mx"), ("mindspore", "ms")]:
+        assert uses.outputs[framework].split()[-2:] == [word, "net"]
+
+
+@pytest.mark.slow
+def test_an_untagged_cell_whose_output_differs_shows_in_each_tab_with_its_own_output(
+    fixture_book,
+):
+    shared = tab_sets(fixture_book / "kernels.html")[2]
+    assert {fw: shared.outputs[fw].split() for fw in shared.frameworks} == {
+        "pytorch": ["shared", "X", "pt", "net", "shared", "X"],
+        "mxnet": ["shared", "X", "mx", "net", "shared", "X"],
+        "mindspore": ["shared", "X", "ms", "net", "shared", "X"],
+    }
+    assert all("print(X, net)" in shared.sources[fw] for fw in shared.frameworks)

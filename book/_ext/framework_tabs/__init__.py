@@ -26,4 +26,4 @@ def setup(app: Sphinx) -> dict:
     app.add_transform(tabs.GroupFrameworkCells)
     downloads.setup(app)
     return {"version": "2.0", "parallel_read_safe": True, "parallel_write_safe": True,
-            "env_version": 1}
+            "env_version": 2}

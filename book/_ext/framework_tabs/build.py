@@ -36,6 +36,9 @@ class PageNotebooks:
     frameworks: tuple[str, ...]  # in tab order; empty for a page without framework cells
     runs: dict[str, str] = field(default_factory=dict)  # framework -> key of its run record
     files: dict[str, str] = field(default_factory=dict)  # framework -> its download's name
+    # What the runs depended on besides the page itself: when it changes, they are stale.
+    settings: dict = field(default_factory=dict)
+    pins: dict[str, list[str]] = field(default_factory=dict)  # framework -> package==version
 
 
 @dataclass
@@ -47,6 +50,7 @@ class Plan:
     page: NotebookNode
     notebooks: dict[str | None, notebooks.FrameworkNotebook]
     keys: dict[str | None, str]
+    pins: dict[str | None, list[str]]
     linked: set[str]  # pages its text links to: their headings are in its notebooks
 
     def label(self, framework: str | None) -> str:
@@ -97,6 +101,12 @@ class _State:
 
 
 STATE = _State()
+
+
+def run_settings_key(run_settings: Settings) -> dict:
+    """The execution settings that can change a run's outputs."""
+    return {"threads": run_settings.threads, "timeout": run_settings.timeout,
+            "allow_errors": run_settings.allow_errors}
 
 
 def settings(app: Sphinx) -> Settings:
@@ -166,17 +176,13 @@ def plan(app: Sphinx, docname: str, text: str) -> Plan:
                                       _pins(framework, notebook))
 
     split = notebooks.split(page, source, convert, first_cell)
-    run_settings = settings(app)
+    pins = {framework: _pins(framework, nb.notebook) for framework, nb in split.items()}
+    run_settings = run_settings_key(settings(app))
     keys = {
-        framework: notebooks.run_key(notebook, {
-            "threads": run_settings.threads,
-            "timeout": run_settings.timeout,
-            "allow_errors": run_settings.allow_errors,
-            "packages": _pins(framework, notebook.notebook),
-        })
+        framework: notebooks.run_key(notebook, {**run_settings, "packages": pins[framework]})
         for framework, notebook in split.items()
     }
-    return Plan(docname, text, page, split, keys, linked)
+    return Plan(docname, text, page, split, keys, pins, linked)
 
 
 def _pins(framework: str | None, notebook: NotebookNode) -> list[str]:
@@ -281,8 +287,10 @@ def read_notebook(text: str) -> NotebookNode:
                            else notebook)
     merged = notebooks.merge(page, runs)
     merged.metadata.setdefault("mystnb", {})["execution_mode"] = "off"
-    record = PageNotebooks(tuple(fw for fw in FRAMEWORKS if fw in runs))
+    record = PageNotebooks(tuple(fw for fw in FRAMEWORKS if fw in runs),
+                           settings=run_settings_key(settings(app)))
     for framework in record.frameworks:
+        record.pins[framework] = page_plan.pins[framework]
         name = download_name(docname, framework)
         execute.write_if_changed(assembled(app, name), _notebook_text(runs[framework].notebook))
         record.runs[framework] = page_plan.keys[framework]
@@ -295,6 +303,32 @@ def _notebook_text(notebook: NotebookNode) -> str:
     import nbformat
 
     return nbformat.writes(notebook) + "\n"
+
+
+def outdated(app: Sphinx, env: BuildEnvironment, added: set[str], changed: set[str],
+             removed: set[str]) -> list[str]:
+    """Pages to read again although their text is the same: what their runs depended on
+    changed (a package's version, the kernels' threads), or their notebooks are gone."""
+    current = run_settings_key(settings(app))
+    stale = []
+    for docname, record in pages(env).items():
+        if not record.runs or docname in added | changed | removed:
+            continue
+        versions_moved = any(
+            _installed(pin.split("==")[0]) != pin.split("==")[1]
+            for pins in record.pins.values() for pin in pins
+        )
+        missing = any(not assembled(app, name).is_file() for name in record.files.values())
+        if record.settings != current or versions_moved or missing:
+            stale.append(docname)
+    return stale
+
+
+def _installed(package: str) -> str | None:
+    try:
+        return _version(package).split("+")[0]
+    except importlib.metadata.PackageNotFoundError:
+        return None
 
 
 def purge(app: Sphinx, env: BuildEnvironment, docname: str) -> None:
@@ -329,6 +363,7 @@ def setup(app: Sphinx) -> None:
     app.add_event("framework-tabs-directive")
     # Before MyST-NB registers its custom formats (priority 500).
     app.connect("config-inited", use_our_reader, priority=400)
+    app.connect("env-get-outdated", outdated)
     app.connect("env-before-read-docs", before_read)
     app.connect("env-purge-doc", purge)
     app.connect("env-merge-info", merge_info)

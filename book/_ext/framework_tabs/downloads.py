@@ -117,10 +117,10 @@ def write(app: Sphinx, exception: Exception | None) -> None:
         # Other extensions add files the notebooks link to (the exercises' student notebooks).
         for extra in app.emit("framework-tabs-zip-files", framework):
             files += [(path, outdir / path) for path in extra or []]
-        _write_zip(outdir / ZIPS / zip_name(app, framework), files)
+        write_zip(outdir / ZIPS / zip_name(app, framework), files)
 
 
-def _write_zip(path: Path, files: list[tuple[str, Path]]) -> None:
+def write_zip(path: Path, files: list[tuple[str, Path]]) -> None:
     """A zip whose bytes depend only on its files, rewritten only when they change."""
     top = path.stem
     buffer = io.BytesIO()

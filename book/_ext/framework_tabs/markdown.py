@@ -167,15 +167,23 @@ def _roles(line: str, targets: dict[str, Target], link: LinkMaker, where: str) -
 def leftover_markup(text: str) -> list[str]:
     """Lines of Markdown that still hold MyST markup (labels, comments, roles, directives)."""
     found = []
-    in_code = False
+    code_fence = None  # the fence of the code block we are in, if any
+    directives = []  # the fences of the directives we are in
     for line in text.splitlines():
-        if re.match(r"^\s*`{3,}", line) and not re.match(r"^\s*`{3,}\s*\{", line):
-            in_code = not in_code
+        stripped = line.strip()
+        if code_fence is not None:
+            if stripped == code_fence:
+                code_fence = None
             continue
-        if in_code:
-            continue
-        if (LABEL.match(line) or COMMENT.match(line) or ROLE.search(line)
-                or re.match(r"^\s*(`{3,}|:{3,})\s*\{", line)):
+        fence = FENCE.match(stripped)
+        if fence and fence.group("name"):
+            found.append(line)
+            directives.append(fence.group("fence"))
+        elif directives and stripped == directives[-1]:
+            directives.pop()
+        elif fence and fence.group("fence").startswith("`"):
+            code_fence = fence.group("fence")
+        elif LABEL.match(line) or COMMENT.match(line) or ROLE.search(line):
             found.append(line)
     return found
 

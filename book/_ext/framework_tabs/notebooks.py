@@ -18,6 +18,8 @@ from .cells import EXECUTION_TAGS, FRAMEWORKS, cell_framework, tags_of
 FRAMEWORK_PACKAGES = {"pytorch": "torch", "mxnet": "mxnet", "mindspore": "mindspore"}
 # Packages that come with Jupyter itself: a reader who runs a notebook has them already.
 JUPYTER_PACKAGES = {"ipython", "ipykernel", "jupyter-client", "jupyter-core"}
+# Every framework hands its arrays to numpy, imported or not, and MXNet 1.9.1 needs it below 2.
+ALWAYS_PINNED = {"numpy"}
 MXNET_SHIM = "np.bool = bool"
 
 
@@ -37,10 +39,10 @@ class FrameworkNotebook:
 def describe_cell(page: NotebookNode, index: int, source: str) -> str:
     """Where a page's cell is, for messages: ``book/tying.md, line 40: code cell 3``."""
     lines = page.metadata.get("source_map")
-    # source_map holds the 0-based line of each cell's opening fence; its code starts 2 lower
-    # (or 3 with a tags line), which is the line MyST-NB gives the cell in the page.
+    # source_map holds the line of each cell's opening fence; its code starts on the next
+    # line (or the one after, below a tags line), which is the line MyST-NB gives the cell.
     if lines and index < len(lines):
-        offset = 3 if tags_of(page.cells[index]) else 2
+        offset = 2 if tags_of(page.cells[index]) else 1
         return f"{source}, line {lines[index] + offset}: code cell {index}"
     return f"{source}: code cell {index}"
 
@@ -185,6 +187,11 @@ def merge(page: NotebookNode, runs: Mapping[str | None, FrameworkNotebook]) -> N
     merged.cells = cells
     if source_map is not None:
         merged.metadata["source_map"] = lines
+    # What the kernels said about their language tells MyST-NB how to highlight the code.
+    reported = next((run.notebook.metadata["language_info"] for run in runs.values()
+                     if "language_info" in run.notebook.metadata), None)
+    if reported is not None:
+        merged.metadata.setdefault("language_info", copy.deepcopy(reported))
     return merged
 
 
@@ -242,9 +249,13 @@ def pins(
     for module in imported_modules(sources):
         packages.update(name.lower() for name in distributions.get(module, []))
     packages -= JUPYTER_PACKAGES
+    if framework is not None:
+        packages |= ALWAYS_PINNED
     first = FRAMEWORK_PACKAGES.get(framework or "")
     ordered = sorted(packages, key=lambda name: (name != first, name))
-    return [f"{name}=={version(name)}" for name in ordered]
+    # A local label (2.13.0+cpu) names a build of the release, which pip finds from the
+    # release alone; pinned with the label, pip would look only on the builder's index.
+    return [f"{name}=={version(name).split('+')[0]}" for name in ordered]
 
 
 def install_cell(

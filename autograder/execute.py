@@ -31,6 +31,8 @@ class Execution:
     problems: list[str] = field(default_factory=list)
     #: cell index -> the probe payloads its cell sent (only for the cells named as probes)
     payloads: dict[int, list] = field(default_factory=dict)
+    #: the kernel died because its kernel factory did: the submission is not to blame
+    factory_lost: bool = False
 
 
 class _Client(NotebookClient):
@@ -99,8 +101,11 @@ class _Client(NotebookClient):
 
 async def run_notebook(nb: NotebookNode, scratch: Scratch, limits: Limits, *,
                        sandbox: bool = False, isolate_home: bool = True,
-                       probe_cells: frozenset[int] = frozenset()) -> Execution:
+                       probe_cells: frozenset[int] = frozenset(),
+                       factory: KernelFactory | None = None) -> Execution:
     """Execute ``nb`` (in place) in a fresh kernel in ``scratch.work``.
+
+    A sandboxed kernel comes from ``factory`` when one is given (see ``kernel_manager``).
 
     The display data that ``probe_cells`` send to :mod:`autograder.judging` is kept apart
     from their outputs, in ``Execution.payloads``.
@@ -109,10 +114,12 @@ async def run_notebook(nb: NotebookNode, scratch: Scratch, limits: Limits, *,
     long, too much output -- becomes a problem line, and every code cell that never
     finished gets an error output, so that no test cell passes by not running.
     """
-    km = kernel_manager(scratch, limits, sandbox=sandbox, isolate_home=isolate_home)
+    km = kernel_manager(scratch, limits, sandbox=sandbox, isolate_home=isolate_home,
+                        factory=factory)
     client = _Client(nb, km, limits, probe_cells)
     problems: list[str] = []
     stopped = ""
+    lost = False
     try:
         await asyncio.wait_for(client.async_execute(cleanup_kc=True, cwd=str(scratch.work)),
                                timeout=limits.notebook_timeout)
@@ -120,6 +127,8 @@ async def run_notebook(nb: NotebookNode, scratch: Scratch, limits: Limits, *,
         stopped = f"stopped after {limits.notebook_timeout:g} s, the limit for one notebook"
     except DeadKernelError:
         stopped = _death_reason(client.process, scratch, limits)
+    except FactoryLost as error:
+        stopped, lost = f"the kernel failed: {error}", True
     except Exception as error:  # noqa: BLE001 -- any failure is the submission's problem line
         if client.process is None or client.process.poll() is not None:
             stopped = _death_reason(client.process, scratch, limits)
@@ -138,7 +147,8 @@ async def run_notebook(nb: NotebookNode, scratch: Scratch, limits: Limits, *,
         problems.append(f"more than {limits.output_bytes // 1024} KiB of output; the rest "
                         "was dropped")
     _mark_not_run(nb, client.finished, stopped or "the kernel stopped")
-    return Execution(nb, problems, client.payloads)
+    lost = lost or getattr(client.process, "lost", False)
+    return Execution(nb, problems, client.payloads, lost)
 
 
 def _death_reason(process, scratch: Scratch, limits: Limits) -> str:

@@ -16,6 +16,7 @@ notebook's maximum. nbgrader's per-notebook scores stay in the gradebook.
 """
 from __future__ import annotations
 
+import ast
 import asyncio
 import copy
 import datetime
@@ -30,10 +31,11 @@ from pathlib import Path
 import nbformat
 from nbformat import NotebookNode
 
-from .course import Course, CourseError, quiet_log
-from .execute import run_notebook
+from .course import FRAMEWORKS, Course, CourseError, quiet_log
+from .execute import Execution, run_notebook
 from .judging import TestCell, Verdict, plan_probes, read_test_cells
-from .kernel import Limits, Scratch, sandbox_available, sandbox_problem
+from .kernel import (FactoryError, KernelFactory, Limits, Scratch, sandbox_available,
+                     sandbox_problem)
 from .notebooks import NotebookError, grade_id, is_answer, is_auto_test, points, read_notebook
 from .release import ensure_released
 from .review import Flag, machinery_flags
@@ -94,12 +96,15 @@ class _NotebookOutcome:
 def grade_assignment(course_dir: Path | str | None, assignment: str, *,
                      students: list[str] | None = None, workers: int | None = None,
                      progress: bool = False, limits: Limits | None = None,
-                     sandbox: bool | None = None) -> list[SubmissionResult]:
+                     sandbox: bool | None = None, warm: bool = True) -> list[SubmissionResult]:
     """Grade ``submitted/<student>/<assignment>/`` for every (or each given) student.
 
     ``sandbox`` runs each kernel in its own sandbox (:mod:`autograder.sandbox`); by default
     it does, and grading stops with the reason if no sandbox can start here.
-    ``sandbox=False`` is for submissions one trusts.
+    ``sandbox=False`` is for submissions one trusts. ``warm`` forks every sandboxed
+    kernel from one kernel factory that imported the frameworks once
+    (:mod:`autograder.factory`); if the factory cannot start, grading says so in one line
+    and starts every kernel afresh.
     ``limits`` default to :class:`Limits`, with the cell timeout of the course's
     ``c.Execute.timeout`` when it sets one. Results come back sorted by student; nothing
     a submission does raises here.
@@ -122,9 +127,14 @@ def grade_assignment(course_dir: Path | str | None, assignment: str, *,
                               "work, or pass --no-sandbox for submissions you trust")
         sandbox = True
     workers = max(1, workers or os.cpu_count() or 1)
+    kernels = _Kernels(sandbox, warm and sandbox, frameworks_imported(templates.values()))
     grader = _Grader(course, assignment, templates, tests, limits or course_limits(course),
-                     sandbox)
-    return asyncio.run(grader.grade_all(everyone, workers, progress))
+                     kernels)
+    try:
+        return asyncio.run(grader.grade_all(everyone, workers, progress))
+    finally:
+        kernels.close()
+        grader.recorder.close()
 
 
 def course_limits(course: Course) -> Limits:
@@ -201,17 +211,94 @@ def _question_results(name: str, verdicts: list[Verdict]) -> list[QuestionResult
                            v.message) for v in verdicts]
 
 
+def frameworks_imported(notebooks) -> list[str]:
+    """The frameworks the instructor's notebooks import, for the factory to preload."""
+    found = set()
+    for nb in notebooks:
+        for cell in nb.cells:
+            if cell.cell_type != "code":
+                continue
+            try:
+                tree = ast.parse(cell.source)
+            except SyntaxError:
+                continue
+            for node in ast.walk(tree):
+                names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                    [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+                found |= {IMPORTS[n.split(".")[0]] for n in names if n.split(".")[0] in IMPORTS}
+    return [framework for framework in FRAMEWORKS if framework in found]
+
+
+#: The module a framework is imported as.
+IMPORTS = {"torch": "pytorch", "mxnet": "mxnet", "mindspore": "mindspore"}
+
+
+class _Kernels:
+    """Where the graded kernels come from: the warm factory, or fresh ones.
+
+    A factory that dies takes its kernels with it: each notebook it was running is run
+    again, once, on a new factory (and only then reported as a problem).
+    """
+
+    def __init__(self, sandbox: bool, warm: bool, frameworks: list[str]) -> None:
+        self.sandbox = sandbox
+        self.frameworks = frameworks
+        self.factory: KernelFactory | None = None
+        self.folder = tempfile.mkdtemp(prefix="autograder-factory-") if warm else None
+        self.starts = 0
+        self._lock = asyncio.Lock()
+        if warm:
+            self._start_factory()
+
+    def _start_factory(self) -> None:
+        self.starts += 1
+        try:
+            self.factory = KernelFactory.start(self.frameworks,
+                                               Path(self.folder) / f"factory-{self.starts}.log")
+        except FactoryError as error:
+            self.factory = None
+            print(f"autograder: {error}; every kernel starts afresh instead (slower)",
+                  file=sys.stderr)
+
+    async def run(self, nb: NotebookNode, scratch: Scratch, limits: Limits,
+                  probe_cells: frozenset[int]) -> Execution:
+        for attempt in (1, 2):
+            factory = self.factory
+            execution = await run_notebook(copy.deepcopy(nb), scratch, limits,
+                                           sandbox=self.sandbox, probe_cells=probe_cells,
+                                           factory=factory)
+            if not execution.factory_lost:
+                return execution
+            async with self._lock:
+                if self.factory is factory:  # the first to notice starts a new one
+                    factory.close()
+                    self._start_factory()
+            if attempt == 1:
+                shutil.rmtree(scratch.run, ignore_errors=True)
+        execution.problems.append("the kernel factory died twice while running this "
+                                  "notebook; it was not graded to the end")
+        return execution
+
+    def close(self) -> None:
+        if self.factory is not None:
+            self.factory.close()
+            self.factory = None
+        if self.folder is not None:
+            shutil.rmtree(self.folder, ignore_errors=True)
+
+
 class _Grader:
     """Runs the kernels concurrently and records each finished student at once."""
 
     def __init__(self, course: Course, assignment: str, templates: dict[str, NotebookNode],
-                 tests: dict[str, list[TestCell]], limits: Limits, sandbox: bool) -> None:
+                 tests: dict[str, list[TestCell]], limits: Limits, kernels: _Kernels) -> None:
         self.course = course
         self.assignment = assignment
         self.templates = templates
         self.tests = tests
         self.limits = limits
-        self.sandbox = sandbox
+        self.kernels = kernels
+        self.recorder = _Recorder(course)
 
     async def grade_all(self, students: list[str], workers: int,
                         progress: bool) -> list[SubmissionResult]:
@@ -236,7 +323,7 @@ class _Grader:
             outcomes = [_NotebookOutcome(name, False) for name in self.templates]
             problems = [refused]
             try:
-                _record(self.course, student, self.assignment, outcomes, None, files=False)
+                self.recorder.record(student, self.assignment, outcomes, None, files=False)
             except Exception as error:  # noqa: BLE001
                 problems.append(f"could not record in the gradebook: {type(error).__name__}: "
                                 f"{error}")
@@ -260,7 +347,7 @@ class _Grader:
         if problem:
             problems.append(problem)
         try:
-            _record(self.course, student, self.assignment, outcomes, timestamp)
+            self.recorder.record(student, self.assignment, outcomes, timestamp)
         except Exception as error:  # noqa: BLE001
             problems.append(f"could not record in the gradebook: {type(error).__name__}: {error}")
         return _summarize(student, self.assignment, outcomes, problems, self.templates)
@@ -282,9 +369,8 @@ class _Grader:
             scratch = Scratch(work=Path(tmp) / "work", run=Path(tmp) / "run")
             notes += _copy_files(folder, scratch.work, skip=("timestamp.txt",))
             _copy_files(self.course.source / self.assignment, scratch.work)
-            execution = await run_notebook(plan.notebook, scratch, self.limits,
-                                           sandbox=self.sandbox,
-                                           probe_cells=frozenset(c.index for c in plan.cells))
+            execution = await self.kernels.run(plan.notebook, scratch, self.limits,
+                                               frozenset(c.index for c in plan.cells))
         verdicts = plan.judge(execution.notebook, execution.payloads)
         problems = [f"{name}.ipynb: {line}" for line in notes + execution.problems]
         return _NotebookOutcome(name, True, plan.graded_notebook(execution.notebook, verdicts),
@@ -390,27 +476,92 @@ def _summarize(student: str, assignment: str, outcomes: list[_NotebookOutcome],
                             questions, best.name, flags)
 
 
-def _record(course: Course, student: str, assignment: str, outcomes: list[_NotebookOutcome],
-            timestamp: datetime.datetime | None, *, files: bool = True) -> None:
-    """Write one student's results the way ``nbgrader autograde`` would.
+class _Recorder:
+    """Writes each student's results the way ``nbgrader autograde`` would, in one session.
 
-    ``files=False`` records the scores only, copying nothing from the submission folder.
+    One gradebook connection serves the whole run and each student is one transaction:
+    nbgrader's own SaveAutoGrades and AssignLatePenalties open the database again for
+    every notebook and commit after every cell, which costs more than grading the notebook.
+    They are followed here step by step (``_save_auto_grades``, ``_assign_late_penalty``).
     """
-    from nbgrader.api import Gradebook
 
-    with Gradebook(course.db_url, course.coursedir().course_id) as gradebook, \
-            warnings.catch_warnings():
-        # nbgrader's own session use makes SQLAlchemy warn on a first submission
-        warnings.simplefilter("ignore", category=Warning)
-        _record_submission(gradebook, student, assignment, timestamp)
-        _zero_unreadable(gradebook, student, assignment, outcomes)
-    if not files:
-        return
-    _write_autograded(course, student, assignment, outcomes)
-    with Gradebook(course.db_url, course.coursedir().course_id) as gradebook, \
-            warnings.catch_warnings():
-        warnings.simplefilter("ignore", category=Warning)
-        _record_flags(gradebook, student, assignment, outcomes)
+    def __init__(self, course: Course) -> None:
+        from nbgrader.api import Gradebook
+        from nbgrader.preprocessors import AssignLatePenalties
+
+        self.course = course
+        self.gradebook = Gradebook(course.db_url, course.coursedir().course_id)
+        late = AssignLatePenalties(config=course.config, log=quiet_log())
+        late.init_plugin()
+        self.late_plugin = late.plugin_inst
+
+    def record(self, student: str, assignment: str, outcomes: list[_NotebookOutcome],
+               timestamp: datetime.datetime | None, *, files: bool = True) -> None:
+        """One student's scores, and unless ``files`` is False their autograded folder."""
+        gradebook = self.gradebook
+        with warnings.catch_warnings():
+            # nbgrader's own session use makes SQLAlchemy warn on a first submission
+            warnings.simplefilter("ignore", category=Warning)
+            try:
+                _record_submission(gradebook, student, assignment, timestamp)
+                _zero_unreadable(gradebook, student, assignment, outcomes)
+                if files:
+                    self._write_autograded(student, assignment, outcomes)
+                _record_flags(gradebook, student, assignment, outcomes)
+                gradebook.db.commit()
+            except BaseException:
+                gradebook.db.rollback()
+                raise
+
+    def _write_autograded(self, student: str, assignment: str,
+                          outcomes: list[_NotebookOutcome]) -> None:
+        """autograded/<student>/<assignment>/: the graded notebooks, their scores saved."""
+        dest = self.course.autograded / student / assignment
+        if dest.exists():
+            shutil.rmtree(dest)
+        dest.mkdir(parents=True)
+        for outcome in outcomes:
+            if outcome.executed is None:
+                continue
+            _save_auto_grades(self.gradebook, outcome.executed, outcome.name, assignment,
+                              student)
+            _assign_late_penalty(self.gradebook, self.late_plugin, outcome.name, assignment,
+                                 student)
+            nbformat.write(outcome.executed, dest / f"{outcome.name}.ipynb")
+        _copy_files(self.course.submission_dir(student, assignment), dest)
+
+    def close(self) -> None:
+        self.gradebook.close()
+
+
+def _save_auto_grades(gradebook, nb: NotebookNode, notebook: str, assignment: str,
+                      student: str) -> None:
+    """nbgrader's SaveAutoGrades, without a commit per cell."""
+    from nbgrader.utils import compute_checksum, determine_grade, is_grade, is_solution, is_task
+
+    for cell in nb.cells:
+        if is_grade(cell):
+            grade = gradebook.find_grade(grade_id(cell), notebook, assignment, student)
+            grade.auto_score, _ = determine_grade(cell, quiet_log())
+            # a manual grade, or no automatic one, means a person must look at it
+            grade.needs_manual_grade = grade.manual_score is not None or grade.auto_score is None
+        if is_solution(cell) or is_task(cell):
+            comment = gradebook.find_comment(grade_id(cell), notebook, assignment, student)
+            unchanged = cell.metadata.nbgrader.get("checksum") == compute_checksum(cell)
+            comment.auto_comment = "No response." if unchanged and not is_task(cell) else None
+
+
+def _assign_late_penalty(gradebook, plugin, notebook: str, assignment: str,
+                         student: str) -> None:
+    """nbgrader's AssignLatePenalties: the course's late-submission plugin decides."""
+    submission = gradebook.find_submission(assignment, student)
+    graded = gradebook.find_submission_notebook(notebook, assignment, student)
+    graded.late_submission_penalty = None
+    if submission.total_seconds_late > 0:
+        penalty = plugin.late_submission_penalty(student, graded.score,
+                                                 submission.total_seconds_late)
+        if penalty is not None:
+            graded.late_submission_penalty = min(max(penalty, 0), graded.score)
 
 
 def _record_submission(gradebook, student: str, assignment: str,
@@ -431,28 +582,6 @@ def _zero_unreadable(gradebook, student: str, assignment: str,
             for grade in notebook.grades:
                 grade.auto_score = 0
                 grade.needs_manual_grade = False
-    gradebook.db.commit()
-
-
-def _write_autograded(course: Course, student: str, assignment: str,
-                      outcomes: list[_NotebookOutcome]) -> None:
-    """autograded/<student>/<assignment>/: the graded notebooks, scored by nbgrader's steps."""
-    from nbgrader.preprocessors import AssignLatePenalties, SaveAutoGrades
-
-    dest = course.autograded / student / assignment
-    if dest.exists():
-        shutil.rmtree(dest)
-    dest.mkdir(parents=True)
-    for outcome in outcomes:
-        if outcome.executed is None:
-            continue
-        resources = {"nbgrader": {"student": student, "assignment": assignment,
-                                  "notebook": outcome.name, "db_url": course.db_url}}
-        nb = outcome.executed
-        for step in (SaveAutoGrades, AssignLatePenalties):
-            nb, resources = step(config=course.config, log=quiet_log()).preprocess(nb, resources)
-        nbformat.write(nb, dest / f"{outcome.name}.ipynb")
-    _copy_files(course.submission_dir(student, assignment), dest)
 
 
 def _record_flags(gradebook, student: str, assignment: str,
@@ -471,7 +600,6 @@ def _record_flags(gradebook, student: str, assignment: str,
             except MissingEntry:  # an answer cell without a comment row: the flag stays
                 continue
             comment.auto_comment = str(flag)
-    gradebook.db.commit()
 
 
 def format_table(results: list[SubmissionResult]) -> str:

@@ -5,6 +5,8 @@ import asyncio
 import json
 import os
 import queue
+import select
+import signal
 import socket
 import subprocess
 import sys
@@ -21,8 +23,9 @@ from .sandbox import HOME, KERNEL_IP, PORT_NAMES, PROBE_SOCKET, SANDBOX_FAILED, 
 if TYPE_CHECKING:
     from jupyter_client.manager import AsyncKernelManager
 
-__all__ = ["HOME", "SANDBOX_FAILED", "WORK", "GiB", "Limits", "MiB", "Scratch",
-           "kernel_manager", "launcher_argv", "sandbox_available", "sandbox_problem"]
+__all__ = ["HOME", "SANDBOX_FAILED", "WORK", "FactoryError", "FactoryLost", "GiB",
+           "KernelFactory", "Limits", "MiB", "Scratch", "kernel_manager", "launcher_argv",
+           "sandbox_available", "sandbox_problem"]
 
 MiB = 1 << 20
 GiB = 1 << 30
@@ -176,8 +179,179 @@ def _launcher_env() -> dict[str, str]:
     return env
 
 
+class FactoryLost(RuntimeError):
+    """The kernel factory is gone (it died or was killed): its kernels with it."""
+
+
+class FactoryError(RuntimeError):
+    """The kernel factory could not start, or refused a job; the message says why."""
+
+
+class KernelFactory:
+    """The grader's handle on one warm kernel factory (``autograder/factory.py``).
+
+    ``launch`` asks it for a sandboxed kernel and returns a Popen-like handle on the
+    launcher it forked; the factory reports each launcher's exit, which the handles read
+    from the same socket (``pump``). Everything runs in the grader's one thread.
+    """
+
+    def __init__(self, process: subprocess.Popen, sock: socket.socket) -> None:
+        self.process = process
+        self.sock = sock
+        self.alive = True
+        self._jobs = 0
+        self._replies: dict[int, dict] = {}
+        self._children: dict[int, FactoryProcess] = {}
+
+    @classmethod
+    def start(cls, frameworks: list[str], log: Path, timeout: float = STARTUP_TIMEOUT,
+              ) -> KernelFactory:
+        """Start a factory that preloads ``frameworks``; FactoryError if it cannot."""
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        argv = [sys.executable, "-I", "-m", "autograder.factory",
+                "--socket-fd", str(theirs.fileno()), "--frameworks", ",".join(frameworks)]
+        env = dict(_launcher_env(), OMP_NUM_THREADS="1", MKL_NUM_THREADS="1",
+                   OPENBLAS_NUM_THREADS="1", MXNET_ENGINE_TYPE="NaiveEngine", MPLBACKEND="Agg")
+        with open(log, "ab") as out:
+            process = subprocess.Popen(argv, cwd=log.parent, env=env, stdin=subprocess.DEVNULL,
+                                       stdout=out, stderr=out, pass_fds=(theirs.fileno(),),
+                                       start_new_session=True)
+        theirs.close()
+        factory = cls(process, ours)
+        try:
+            hello = factory._next(timeout)
+        except (FactoryLost, TimeoutError) as error:
+            factory.close()
+            raise FactoryError(f"the kernel factory did not start: {error}") from None
+        if not hello.get("ready"):
+            factory.close()
+            raise FactoryError(f"the kernel factory could not start: "
+                               f"{hello.get('error', 'no reason given')}")
+        return factory
+
+    def launch(self, argv: list[str], channel_fd: int) -> FactoryProcess:
+        """Have the factory fork a launcher running ``python -m autograder.sandbox argv``."""
+        if not self.alive:
+            raise FactoryLost("the kernel factory is gone")
+        self._jobs += 1
+        job = self._jobs
+        try:
+            socket.send_fds(self.sock, [json.dumps({"job": job, "argv": argv}).encode()],
+                            [channel_fd])
+        except OSError:
+            self._lose()
+            raise FactoryLost("the kernel factory is gone") from None
+        deadline = time.monotonic() + STARTUP_TIMEOUT
+        while job not in self._replies:
+            self.pump(max(0.0, deadline - time.monotonic()))
+            if not self.alive:
+                raise FactoryLost("the kernel factory died")
+            if time.monotonic() > deadline:
+                raise FactoryError("the kernel factory did not answer in time")
+        reply = self._replies.pop(job)
+        if "pid" not in reply:
+            raise FactoryError(f"the kernel factory refused the kernel: {reply.get('error')}")
+        child = FactoryProcess(self, int(reply["pid"]))
+        self._children[child.pid] = child
+        return child
+
+    def pump(self, timeout: float = 0.0) -> None:
+        """Read what the factory said (waiting up to ``timeout`` for the first message)."""
+        while self.alive:
+            ready, _, _ = select.select([self.sock], [], [], timeout)
+            if not ready:
+                return
+            timeout = 0.0
+            try:
+                data = self.sock.recv(1 << 16)
+            except OSError:
+                data = b""
+            if not data:
+                self._lose()
+                return
+            self._dispatch(json.loads(data))
+
+    def _next(self, timeout: float) -> dict:
+        ready, _, _ = select.select([self.sock], [], [], timeout)
+        if not ready:
+            raise TimeoutError(f"no word from it in {timeout:g} s")
+        data = self.sock.recv(1 << 16)
+        if not data:
+            raise FactoryLost(f"it exited with status {self.process.wait()}")
+        return json.loads(data)
+
+    def _dispatch(self, message: dict) -> None:
+        if "exited" in message:
+            child = self._children.pop(int(message["exited"]), None)
+            if child is not None:
+                child.returncode = os.waitstatus_to_exitcode(int(message["status"]))
+        elif "job" in message:
+            self._replies[int(message["job"])] = message
+
+    def _lose(self) -> None:
+        """The factory is gone, and its launchers with it (they die with their parent)."""
+        self.alive = False
+        for child in self._children.values():
+            child.lost = True
+            if child.returncode is None:
+                child.returncode = -signal.SIGKILL
+        self._children.clear()
+
+    def close(self) -> None:
+        """Stop the factory (its running kernels die with it)."""
+        self.alive = False
+        try:
+            self.sock.close()
+        finally:
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+class FactoryProcess:
+    """A launcher forked by the factory, with the parts of Popen's interface jupyter_client uses."""
+
+    stdin = stdout = stderr = None
+
+    def __init__(self, factory: KernelFactory, pid: int) -> None:
+        self.factory = factory
+        self.pid = pid
+        self.returncode: int | None = None
+        self.lost = False  #: it died because the factory did
+
+    def poll(self) -> int | None:
+        if self.returncode is None:
+            self.factory.pump(0)
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self.returncode is None:
+            left = 1.0 if deadline is None else deadline - time.monotonic()
+            if left <= 0:
+                raise subprocess.TimeoutExpired(f"kernel {self.pid}", timeout)
+            self.factory.pump(min(left, 1.0))
+        return self.returncode
+
+    def send_signal(self, signum: int) -> None:
+        if self.returncode is None:
+            try:
+                os.kill(self.pid, signum)
+            except ProcessLookupError:
+                pass
+
+    def kill(self) -> None:
+        self.send_signal(signal.SIGKILL)
+
+    def terminate(self) -> None:
+        self.send_signal(signal.SIGTERM)
+
+
 def kernel_manager(scratch: Scratch, limits: Limits, *, sandbox: bool = False,
-                   isolate_home: bool = True) -> AsyncKernelManager:
+                   isolate_home: bool = True, factory: KernelFactory | None = None,
+                   ) -> AsyncKernelManager:
     """A kernel manager that starts the kernel through our launcher, for ``scratch``.
 
     The kernel command is ``python -I -m autograder.sandbox [limits] -- -f FILE``: the
@@ -191,6 +365,9 @@ def kernel_manager(scratch: Scratch, limits: Limits, *, sandbox: bool = False,
 
     ``isolate_home`` (unsandboxed only) points HOME and TMPDIR into ``scratch.run``; a
     sandboxed kernel always has its own /home/learner and /tmp.
+
+    With a ``factory``, the sandboxed launcher is forked from that warm kernel factory
+    instead of started as a new Python: the same sandbox, without the framework imports.
     """
     # imported here so that the command line answers fast when it needs no kernel
     from jupyter_client.kernelspec import KernelSpec, KernelSpecManager
@@ -211,9 +388,11 @@ def kernel_manager(scratch: Scratch, limits: Limits, *, sandbox: bool = False,
                       interrupt_mode="message",
                       env={} if sandbox else _kernel_env(scratch, limits, isolate_home))
     options = {"kernel_name": "autograder", "kernel_spec_manager": OneSpec(),
-               "transport": "ipc", "connection_file": str(scratch.run / "connection.json")}
+               "transport": "ipc", "connection_file": str(scratch.run / "connection.json"),
+               "client_factory": _client_class()}
     if sandbox:
-        return _sandboxed_manager_class()(run_dir=str(scratch.run), ip=KERNEL_IP, **options)
+        return _sandboxed_manager_class()(run_dir=str(scratch.run), ip=KERNEL_IP,
+                                          factory=factory, **options)
     return AsyncKernelManager(ip=str(scratch.run / "kernel"), **options)
 
 
@@ -243,11 +422,51 @@ def _kernel_env(scratch: Scratch, limits: Limits, isolate_home: bool) -> dict[st
 
 
 @cache
+def _client_class() -> type:
+    """A kernel client that is ready as soon as the kernel has answered on shell and IOPub.
+
+    jupyter_client's own ``wait_for_ready`` then also waits for 0.2 s of silence on IOPub:
+    a fifth of a second per graded notebook, for messages nbclient ignores anyway.
+    """
+    from jupyter_client.asynchronous import AsyncKernelClient
+
+    class ReadyClient(AsyncKernelClient):
+        async def _async_wait_for_ready(self, timeout: float | None = None) -> None:
+            deadline = time.monotonic() + (STARTUP_TIMEOUT if timeout is None else timeout)
+            while time.monotonic() < deadline:
+                request = self.kernel_info()
+                try:
+                    reply = await self.get_shell_msg(timeout=1)
+                except queue.Empty:
+                    if not await self._async_is_alive():
+                        raise RuntimeError("Kernel died before replying to kernel_info") \
+                            from None
+                    continue
+                if reply.get("parent_header", {}).get("msg_id") != request:
+                    continue
+                # The kernel publishes its status for every request: once one for ours
+                # arrives, IOPub is subscribed and no output of the notebook can be lost.
+                try:
+                    while True:
+                        message = await self.get_iopub_msg(timeout=0.05)
+                        if message.get("parent_header", {}).get("msg_id") == request:
+                            self._handle_kernel_info_reply(reply)
+                            return
+                except queue.Empty:
+                    continue
+            raise RuntimeError(f"Kernel didn't respond in {timeout} seconds")
+
+        wait_for_ready = _async_wait_for_ready  # the base class binds its own at import
+
+    return ReadyClient
+
+
+@cache
 def _sandboxed_manager_class() -> type[AsyncKernelManager]:
     """The manager and provisioner classes, made on first use (jupyter_client is slow to load)."""
     from jupyter_client.manager import AsyncKernelManager
     from jupyter_client.provisioning import LocalProvisioner
-    from traitlets import Unicode
+    from traitlets import Any, Unicode
 
     class SandboxProvisioner(LocalProvisioner):
         """Starts the launcher and connects to the kernel inside through /proc/PID/root.
@@ -281,10 +500,8 @@ def _sandboxed_manager_class() -> type[AsyncKernelManager]:
 
         async def launch_kernel(self, cmd, **kwargs):
             ours, theirs = socket.socketpair()
-            at = cmd.index("--")
-            cmd = [*cmd[:at], "--channel-fd", str(theirs.fileno()), *cmd[at:]]
             try:
-                await super().launch_kernel(cmd, pass_fds=(theirs.fileno(),), **kwargs)
+                await self._spawn(cmd, theirs.fileno(), **kwargs)
             finally:
                 theirs.close()
             ours.setblocking(False)
@@ -293,6 +510,18 @@ def _sandboxed_manager_class() -> type[AsyncKernelManager]:
             self.connection_info = dict(self.connection_info,
                                         ip=f"/proc/{self.pid}/root{KERNEL_IP}")
             return self.connection_info
+
+        async def _spawn(self, cmd: list[str], channel_fd: int, **kwargs) -> None:
+            """Start the launcher, handing it ``channel_fd``; sets ``process`` and ``pid``."""
+            factory = self.parent.factory
+            if factory is None:
+                at = cmd.index("--")
+                cmd = [*cmd[:at], "--channel-fd", str(channel_fd), *cmd[at:]]
+                await super().launch_kernel(cmd, pass_fds=(channel_fd,), **kwargs)
+                return
+            # the factory's child runs the launcher's main() on the same arguments
+            self.process = factory.launch(cmd[cmd.index("autograder.sandbox") + 1:], channel_fd)
+            self.pid, self.pgid = self.process.pid, None
 
         async def post_launch(self, **kwargs):
             await super().post_launch(**kwargs)
@@ -369,6 +598,7 @@ def _sandboxed_manager_class() -> type[AsyncKernelManager]:
         """An AsyncKernelManager whose kernels start in the sandbox."""
 
         run_dir = Unicode(help="the Scratch.run folder of this kernel")
+        factory = Any(None, allow_none=True, help="the KernelFactory to fork the kernel from")
 
         async def _async_pre_start_kernel(self, **kw):
             if self.provisioner is None:

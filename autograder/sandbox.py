@@ -231,6 +231,9 @@ def _kernel_env(threads: int) -> dict[str, str]:
         # -I makes the kernel's Python ignore these two; they reach its subprocesses
         "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1",
         "MPLBACKEND": "Agg",
+        # MXNet runs each operation as it is called, on no engine threads of its own: the
+        # same results, and the kernel factory's forked kernels (factory.py) need it.
+        "MXNET_ENGINE_TYPE": "NaiveEngine",
     }
     for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         env[name] = str(threads)
@@ -555,8 +558,12 @@ def _fail(step: str, error: BaseException) -> None:
     os._exit(SANDBOX_FAILED)
 
 
-def kernel_main(plan: Plan) -> None:
-    """Pid 2: become the kernel, with nothing left to escape with."""
+def kernel_main(plan: Plan, warm: bool = False) -> None:
+    """Pid 2: become the kernel, with nothing left to escape with.
+
+    ``warm``: this process was forked from the kernel factory, which imported ipykernel
+    and the frameworks already; it starts the kernel in itself instead of exec'ing one.
+    """
     try:
         os.setsid()
         die_with_parent(1)
@@ -568,12 +575,36 @@ def kernel_main(plan: Plan) -> None:
         os.chdir(WORK)
         drop_capabilities()
         seccomp.install()
-        os.execve(plan.python, plan.argv, plan.env)
+        if not warm:
+            os.execve(plan.python, plan.argv, plan.env)
+        os.environ.clear()
+        os.environ.update(plan.env)
     except BaseException as error:  # noqa: BLE001 -- whatever it is, the kernel must not run
         _fail("starting the kernel", error)
+    _run_kernel_here(plan)
 
 
-def init_main(plan: Plan, report: int) -> None:
+def _run_kernel_here(plan: Plan) -> None:
+    """The warm kernel: ipykernel in this process, on the arguments the cold one would get."""
+    status = 0
+    try:
+        torch = sys.modules.get("torch")
+        if torch is not None:
+            torch.set_num_threads(int(plan.env.get("OMP_NUM_THREADS", "1")))
+        from ipykernel.kernelapp import IPKernelApp
+
+        argv = plan.argv[plan.argv.index("ipykernel_launcher") + 1:]
+        sys.argv = ["ipykernel_launcher", *argv]
+        IPKernelApp.launch_instance(argv=argv)
+    except SystemExit as end:
+        status = end.code if isinstance(end.code, int) else 1
+    except BaseException as error:  # noqa: BLE001
+        os.write(2, f"autograder.sandbox: the kernel stopped: {error}\n".encode(errors="replace"))
+        status = 1
+    os._exit(status)
+
+
+def init_main(plan: Plan, report: int, warm: bool = False) -> None:
     """Pid 1: mount /proc, enter the new root, start the kernel and wait for it."""
     try:
         # The launcher is outside this pid namespace, so getppid() says 0 whether it
@@ -588,7 +619,7 @@ def init_main(plan: Plan, report: int) -> None:
         kernel = os.fork()
         if kernel == 0:
             os.close(report)
-            kernel_main(plan)
+            kernel_main(plan, warm)
         drop_capabilities()
         prctl(PR_SET_DUMPABLE, 0)  # nothing inside may read this process's memory
         seccomp.install()
@@ -703,7 +734,7 @@ def sandbox_folder(run: str) -> str:
     return folder
 
 
-def launch(args: argparse.Namespace, channel: _Channel) -> None:
+def launch(args: argparse.Namespace, channel: _Channel, warm: bool = False) -> None:
     """Build the sandbox and run the kernel in it; exit as the kernel did.
 
     The process tree, and what each does:
@@ -760,7 +791,7 @@ def launch(args: argparse.Namespace, channel: _Channel) -> None:
         os.close(report_read)
         if channel.sock is not None:
             channel.sock.close()
-        init_main(plan, report_write)
+        init_main(plan, report_write, warm)
     os.close(report_write)
     exit_like(supervise(init, report_read, channel, plan))
 
@@ -794,7 +825,8 @@ def parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> None:
+def main(argv: list[str] | None = None, *, warm: bool = False) -> None:
+    """The launcher; ``warm`` when called in a child of the kernel factory (``factory.py``)."""
     args = parser().parse_args(argv)
     if args.kernel_args[:1] == ["--"]:
         args.kernel_args = args.kernel_args[1:]
@@ -811,7 +843,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         if not (args.work and args.run):
             raise SandboxError("--sandbox needs --work and --run")
-        launch(args, channel)
+        launch(args, channel, warm)
     except Exception as error:  # noqa: BLE001 -- whatever it is, no kernel runs unsandboxed
         os.write(2, f"autograder.sandbox: {type(error).__name__}: {error}\n"
                     .encode(errors="replace"))

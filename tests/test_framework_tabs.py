@@ -173,3 +173,14 @@ def test_an_untagged_cell_whose_output_differs_shows_in_each_tab_with_its_own_ou
         "mindspore": ["shared", "X", "ms", "net", "shared", "X"],
     }
     assert all("print(X, net)" in shared.sources[fw] for fw in shared.frameworks)
+
+
+@pytest.mark.slow
+def test_a_cell_that_raises_fails_the_build_naming_page_framework_and_error(tmp_path):
+    body = ("# Failing\n\n" + cell('print("pt")', "pytorch") + cell("1 / 0", "mxnet")
+            + cell('print("ms")', "mindspore"))
+    result = build(tmp_path, {"index": body})
+    assert result.returncode != 0
+    output = result.stdout + result.stderr
+    assert "index (MXNet): executing the notebook failed" in output
+    assert "ZeroDivisionError" in output

@@ -80,6 +80,10 @@ def assembled(app: Sphinx, name: str) -> Path:
     return store(app) / "pages" / name
 
 
+def kernel_log(app: Sphinx, docname: str, framework: str | None) -> Path:
+    return store(app) / "logs" / f"{docname.replace('/', '_')}_{framework or 'all'}.log"
+
+
 @functools.cache
 def _distributions() -> dict[str, list[str]]:
     return importlib.metadata.packages_distributions()
@@ -203,7 +207,7 @@ def _report(app: Sphinx, outcome: execute.Outcome, docname: str) -> None:
     if not outcome.error:
         LOGGER.info(f"{outcome.job.label}: executed in {outcome.seconds:.1f} s")
         return
-    message = f"{outcome.job.label}: executing the notebook failed"
+    message = f"{outcome.job.label}: executing the notebook failed: {outcome.summary}"
     if config.execution_show_tb:
         message += f":\n{outcome.error}"
     if config.execution_raise_on_error:
@@ -234,7 +238,7 @@ def before_read(app: Sphinx, env: BuildEnvironment, docnames: list[str]) -> None
                 continue
             owners[key] = docname
             jobs.append(Job(key, notebook.notebook, Path(env.doc2path(docname)).parent,
-                            page_plan.label(framework)))
+                            page_plan.label(framework), kernel_log(app, docname, framework)))
     if not jobs:
         return
     run_settings = settings(app)
@@ -276,7 +280,7 @@ def read_notebook(text: str) -> NotebookNode:
             # Not run before reading (a page changed by another extension): run it now.
             outcome = execute.run(
                 Job(key, notebook.notebook, Path(env.doc2path(docname)).parent,
-                    page_plan.label(framework)),
+                    page_plan.label(framework), kernel_log(app, docname, framework)),
                 settings(app),
             )
             _report(app, outcome, docname)

@@ -49,7 +49,10 @@ class Job:
     key: str
     notebook: NotebookNode
     cwd: Path
-    label: str  # for messages, e.g. "book/tying.md (MXNet)"
+    label: str  # for messages, e.g. "book/tying (MXNet)"
+    # Where the kernel process's own output goes (MindSpore's C++ log lines, say), so that
+    # it does not fill the build's; the cells' outputs are in the notebook either way.
+    log: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -58,6 +61,7 @@ class Outcome:
     notebook: NotebookNode | None  # the executed notebook; None if it failed
     seconds: float
     error: str = ""  # what went wrong, with the traceback
+    summary: str = ""  # the error in one line, e.g. "ZeroDivisionError: division by zero"
 
 
 @dataclass(frozen=True)
@@ -121,7 +125,9 @@ def run(job: Job, settings: Settings) -> Outcome:
 
     notebook = nbformat.from_dict(job.notebook)
     start = time.perf_counter()
-    with tempfile.TemporaryDirectory() as scratch:
+    if job.log is not None:
+        job.log.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as scratch, open(job.log or os.devnull, "wb") as log:
         cwd = scratch if settings.in_temp else str(job.cwd)
         client = NotebookClient(
             notebook,
@@ -130,12 +136,16 @@ def run(job: Job, settings: Settings) -> Outcome:
             record_timing=False,  # timestamps would make every run's file differ
             resources={"metadata": {"path": cwd}},
         )
+        where = f" (the kernel's own output is in {job.log})" if job.log else ""
         try:
-            client.execute(env=kernel_environment(settings.threads))
+            client.execute(env=kernel_environment(settings.threads), stdout=log, stderr=log)
         except (CellExecutionError, CellTimeoutError) as error:
-            return Outcome(job, None, time.perf_counter() - start, str(error))
-        except Exception:  # noqa: BLE001 - the kernel died or would not start
-            return Outcome(job, None, time.perf_counter() - start, traceback.format_exc())
+            summary = (f"{error.ename}: {error.evalue}" if hasattr(error, "ename")
+                       else str(error).strip().splitlines()[-1])
+            return Outcome(job, None, time.perf_counter() - start, f"{error}{where}", summary)
+        except Exception as error:  # noqa: BLE001 - the kernel died or would not start
+            return Outcome(job, None, time.perf_counter() - start,
+                           f"{traceback.format_exc()}{where}", f"{type(error).__name__}: {error}")
     return Outcome(job, notebook, time.perf_counter() - start)
 
 

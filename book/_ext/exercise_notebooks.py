@@ -3,7 +3,9 @@
 ``{exercise-notebooks} tying`` renders one download link per framework. The student
 versions (no solutions, no hidden tests) are made at build time by the course's own
 release step, run on a throw-away copy of the course so that the instructor's gradebook
-is never touched, and are remade only when a source notebook changes.
+is never touched, and are remade only when a source notebook changes. In a chapter's
+downloaded framework notebook the directive becomes a link to that framework's student
+notebook, which the framework's zip of the book holds too.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from book_html import images_in_tabs
+from book_html import images_in_tabs, page
 from chapter_facts import (
     FRAMEWORKS,
     chapter_page,
@@ -75,6 +75,14 @@ def training(html, framework) -> dict[int, dict[str, float]]:
 
 def gradient_norms(line: str) -> dict[str, float]:
     return named_numbers(line.split("gradient norms:")[1])
+
+
+def test_the_digits_are_1797_images_of_64_pixels_in_10_classes(html):
+    """The untagged cell that loads them printed the same in every framework: once."""
+    shared = [out.get_text() for out in page(html).select("div.cell_output")
+              if "features:" in out.get_text()]
+    assert len(shared) == 1
+    assert value(shared[0], "features") == "(1797, 64), classes: 10"
 
 
 @pytest.mark.parametrize("framework", FRAMEWORKS)

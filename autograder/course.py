@@ -135,6 +135,18 @@ class Course:
         return self.release / assignment / f"{notebook}.ipynb"
 
 
+def copy_course(origin: Path | str, root: Path | str) -> Course:
+    """A new course at ``root`` with ``origin``'s sources and configuration, nothing else."""
+    import shutil
+
+    origin, root = Path(origin), Path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(origin / "source", root / "source")
+    if (origin / "nbgrader_config.py").exists():
+        shutil.copy(origin / "nbgrader_config.py", root / "nbgrader_config.py")
+    return Course.open(root)
+
+
 def _framework_order(name: str) -> tuple[int, str]:
     framework = framework_of(name)
     return (FRAMEWORKS.index(framework) if framework else len(FRAMEWORKS), name)

@@ -15,7 +15,7 @@ from nbformat import NotebookNode
 
 from .checks.wire import MAX_BYTES
 from .judging import probe_payload
-from .kernel import SANDBOX_FAILED, Limits, Scratch, kernel_manager
+from .kernel import SANDBOX_FAILED, FactoryLost, KernelFactory, Limits, Scratch, kernel_manager
 
 #: ename of the error put into code cells the kernel never finished.
 NOT_RUN = "CellNotRun"
@@ -147,7 +147,9 @@ async def run_notebook(nb: NotebookNode, scratch: Scratch, limits: Limits, *,
         problems.append(f"more than {limits.output_bytes // 1024} KiB of output; the rest "
                         "was dropped")
     _mark_not_run(nb, client.finished, stopped or "the kernel stopped")
-    lost = lost or getattr(client.process, "lost", False)
+    # a kernel that died or failed while its factory died is the factory's failure
+    lost = lost or getattr(client.process, "lost", False) or bool(
+        factory is not None and factory.gone() and (stopped or problems))
     return Execution(nb, problems, client.payloads, lost)
 
 

@@ -24,6 +24,7 @@ import os
 import shutil
 import sys
 import tempfile
+import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -73,6 +74,8 @@ class SubmissionResult:
     notebook: str = ""  #: the notebook that counts, "" when none was submitted
     #: answers that reach into the machinery, for the instructor to review (not verdicts)
     flags: list[str] = field(default_factory=list)
+    #: seconds each notebook took, from its kernel's start to its verdicts (by name)
+    seconds: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -83,6 +86,7 @@ class _NotebookOutcome:
     questions: list[QuestionResult] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     flags: list[Flag] = field(default_factory=list)
+    seconds: float = 0.0
 
     @property
     def score(self) -> float:
@@ -363,6 +367,7 @@ class _Grader:
         except NotebookError as error:
             return _NotebookOutcome(name, True, None, _unscored(template, name, str(error)),
                                     [str(error)])
+        started = time.monotonic()
         nb, notes = merge_answers(template, submitted)
         plan = plan_probes(nb, self.tests[name])
         with tempfile.TemporaryDirectory(prefix="autograder-") as tmp:
@@ -375,7 +380,7 @@ class _Grader:
         problems = [f"{name}.ipynb: {line}" for line in notes + execution.problems]
         return _NotebookOutcome(name, True, plan.graded_notebook(execution.notebook, verdicts),
                                 _question_results(name, verdicts), problems,
-                                machinery_flags(nb, name))
+                                machinery_flags(nb, name), time.monotonic() - started)
 
 
 def _refused_folder(course: Course, student: str, assignment: str) -> str | None:
@@ -463,17 +468,18 @@ def _summarize(student: str, assignment: str, outcomes: list[_NotebookOutcome],
     questions = [q for o in submitted for q in o.questions]
     problems = problems + [p for o in submitted for p in o.problems]
     flags = [str(f) for o in submitted for f in o.flags]
+    seconds = {o.name: o.seconds for o in submitted if o.executed is not None}
     if not submitted:
         if not problems:
             problems.append(f"no notebook submitted (expected one of {_expected(templates)})")
         best_max = max((sum(points(c) for c in nb.cells if is_auto_test(c))
                         for nb in templates.values()), default=0.0)
         return SubmissionResult(student, assignment, 0.0, best_max, problems, questions,
-                                flags=flags)
+                                flags=flags, seconds=seconds)
     best = max(submitted, key=lambda o: (o.score / o.max_score if o.max_score else 0.0,
                                          o.max_score))
     return SubmissionResult(student, assignment, best.score, best.max_score, problems,
-                            questions, best.name, flags)
+                            questions, best.name, flags, seconds)
 
 
 class _Recorder:

@@ -255,6 +255,12 @@ class KernelFactory:
         self._children[child.pid] = child
         return child
 
+    def gone(self) -> bool:
+        """Whether the factory has died (or been closed)."""
+        if self.alive and self.process.poll() is not None:
+            self._lose()
+        return not self.alive
+
     def pump(self, timeout: float = 0.0) -> None:
         """Read what the factory said (waiting up to ``timeout`` for the first message)."""
         while self.alive:

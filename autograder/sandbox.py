@@ -584,13 +584,33 @@ def kernel_main(plan: Plan, warm: bool = False) -> None:
     _run_kernel_here(plan)
 
 
+def _fresh_framework_state(threads: int) -> None:
+    """What a new Python would have: its own random seeds, and the math-library threads.
+
+    Every forked kernel starts from the factory's memory, so without this they would all
+    draw the same "random" numbers.
+    """
+    import random
+
+    random.seed()
+    numpy = sys.modules.get("numpy")
+    if numpy is not None:
+        numpy.random.seed()
+    seed = int.from_bytes(os.urandom(4), "little")
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        torch.set_num_threads(threads)
+        torch.manual_seed(seed)
+    mxnet = sys.modules.get("mxnet")
+    if mxnet is not None:
+        mxnet.random.seed(seed)
+
+
 def _run_kernel_here(plan: Plan) -> None:
     """The warm kernel: ipykernel in this process, on the arguments the cold one would get."""
     status = 0
     try:
-        torch = sys.modules.get("torch")
-        if torch is not None:
-            torch.set_num_threads(int(plan.env.get("OMP_NUM_THREADS", "1")))
+        _fresh_framework_state(int(plan.env.get("OMP_NUM_THREADS", "1")))
         from ipykernel.kernelapp import IPKernelApp
 
         argv = plan.argv[plan.argv.index("ipykernel_launcher") + 1:]

@@ -1,92 +1,167 @@
-"""Time ``grade`` on the course's exercises: one submission per framework, then a batch.
+"""Grade one batch with stock ``nbgrader autograde`` and with ``grade``, in the same run.
 
-    .venv/bin/python benchmarks/bench_grade.py [--assignment tying] [--batch 20]
-                                               [--workers N] [--no-sandbox]
+    .venv/bin/python benchmarks/bench_grade.py [--assignment tying] [--batch 60]
+                                               [--workers 2] [--no-nbgrader] [--cold]
 
-Works on a throw-away copy of exercises/ (or of the fixture course when the
-exercises are missing) and submits the reference solutions, so every kernel runs
-every cell. Prints seconds per submission and for the whole batch.
+Works on throw-away copies of exercises/ and hands in the reference solutions, the
+frameworks in turn (20 each for a batch of 60), so every kernel runs every cell. Prints
+each grader's wall time and the ratio; for ``grade`` also the per-notebook latency (p50,
+p95) and the peak memory of the whole grading process tree, counted as PSS (shared pages
+once). ``--cold`` also times ``grade`` without the warm kernel factory.
 """
 from __future__ import annotations
 
 import argparse
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
 import nbformat
 
-from autograder.course import DEFAULT_COURSE, Course, framework_of
-from autograder.grade import grade_assignment
-from autograder.kernel import sandbox_available
+from autograder.course import DEFAULT_COURSE, Course, copy_course, framework_of
+from autograder.grade import SubmissionResult, grade_assignment
 from autograder.release import release_assignments, solution_submission
 
-FIXTURE_COURSE = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "course"
+
+def make_course(root: Path, assignment: str, batch: int) -> tuple[Course, list[str]]:
+    course = copy_course(DEFAULT_COURSE, root)
+    release_assignments(course.root, [assignment])
+    notebooks = course.notebooks(assignment)
+    students = [f"student{i:03d}" for i in range(batch)]
+    for i, student in enumerate(students):
+        name = notebooks[i % len(notebooks)]
+        path = course.submission_dir(student, assignment) / f"{name}.ipynb"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        nbformat.write(solution_submission(course.root, assignment, name), path)
+    return course, students
 
 
-def _copy_course(origin: Path, root: Path) -> Course:
-    shutil.copytree(origin / "source", root / "source")
-    if (origin / "nbgrader_config.py").exists():
-        shutil.copy(origin / "nbgrader_config.py", root / "nbgrader_config.py")
-    return Course.open(root)
+class PeakMemory:
+    """Samples the PSS of this process and all its descendants; ``peak`` in bytes."""
+
+    def __init__(self, interval: float = 0.1) -> None:
+        self.interval, self.peak = interval, 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> PeakMemory:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            self.peak = max(self.peak, sum(_pss(pid) for pid in _tree(os.getpid())))
 
 
-def _submit(course: Course, student: str, assignment: str, notebook: str) -> None:
-    path = course.submission_dir(student, assignment) / f"{notebook}.ipynb"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    nbformat.write(solution_submission(course.root, assignment, notebook), path)
+def _tree(root: int) -> list[int]:
+    parents: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as handle:
+                    ppid = int(handle.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            parents.setdefault(ppid, []).append(int(entry))
+    found, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        found.append(pid)
+        todo += parents.get(pid, [])
+    return found
 
 
-def _timed(course: Course, assignment: str, students: list[str], workers: int,
-           sandbox: bool) -> tuple[float, list]:
+def _pss(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as handle:
+            for line in handle:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+def stock_nbgrader(course: Course, assignment: str) -> float:
+    nbgrader = Path(sys.executable).with_name("nbgrader")
     start = time.perf_counter()
-    results = grade_assignment(course.root, assignment, students=students, workers=workers,
-                               sandbox=sandbox)
+    result = subprocess.run([str(nbgrader), "autograde", assignment, "--force"], cwd=course.root,
+                            capture_output=True, text=True)
     elapsed = time.perf_counter() - start
-    for result in results:
-        if result.score != result.max_score or result.problems:
-            print(f"warning: {result.student} got {result.score:g}/{result.max_score:g} "
-                  f"{result.problems}", file=sys.stderr)
-    return elapsed, results
+    if result.returncode != 0:
+        print(result.stdout[-2000:], result.stderr[-2000:], file=sys.stderr)
+        raise SystemExit("nbgrader autograde failed")
+    return elapsed
+
+
+def ours(course: Course, assignment: str, workers: int, warm: bool,
+         ) -> tuple[float, list[SubmissionResult], int]:
+    with PeakMemory() as memory:
+        start = time.perf_counter()
+        results = grade_assignment(course.root, assignment, workers=workers, warm=warm)
+        elapsed = time.perf_counter() - start
+    wrong = [r for r in results if r.score != r.max_score or r.problems]
+    for result in wrong:
+        print(f"warning: {result.student} got {result.score:g}/{result.max_score:g} "
+              f"{result.problems}", file=sys.stderr)
+    return elapsed, results, memory.peak
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--assignment", default="tying")
-    parser.add_argument("--batch", type=int, default=20)
+    parser.add_argument("--batch", type=int, default=60)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
-    parser.add_argument("--no-sandbox", action="store_true")
+    parser.add_argument("--no-nbgrader", action="store_true", help="skip stock nbgrader")
+    parser.add_argument("--cold", action="store_true", help="also time grade without the "
+                                                           "warm kernel factory")
     args = parser.parse_args()
-    origin = DEFAULT_COURSE if (DEFAULT_COURSE / "source" / args.assignment).is_dir() \
-        else FIXTURE_COURSE
-    sandbox = sandbox_available() and not args.no_sandbox
-    with tempfile.TemporaryDirectory(prefix="bench-grade-") as tmp:
-        course = _copy_course(origin, Path(tmp) / "course")
-        assignment = course.require_assignment(args.assignment) if origin == DEFAULT_COURSE \
-            else course.assignments()[0]
-        release_assignments(course.root, [assignment])
-        notebooks = course.notebooks(assignment)
-        print(f"course {origin}, assignment {assignment}, {os.cpu_count()} cores, "
-              f"sandbox {'on' if sandbox else 'off'}, load average "
+    os.environ.setdefault("GLOG_v", "3")
+    tmp = Path(tempfile.mkdtemp(prefix="bench-grade-"))
+    try:
+        print(f"{args.batch} reference submissions of {args.assignment}, frameworks in turn; "
+              f"{os.cpu_count()} cores, {args.workers} workers, load average "
               f"{os.getloadavg()[0]:.1f}")
-
-        print("\none submission at a time (one kernel, one worker):")
-        for notebook in notebooks:
-            student = f"single_{framework_of(notebook) or notebook}"
-            _submit(course, student, assignment, notebook)
-            elapsed, _ = _timed(course, assignment, [student], 1, sandbox)
-            print(f"  {notebook:<28} {elapsed:6.1f} s")
-
-        students = [f"student{i:03d}" for i in range(args.batch)]
-        for i, student in enumerate(students):
-            _submit(course, student, assignment, notebooks[i % len(notebooks)])
-        elapsed, _ = _timed(course, assignment, students, args.workers, sandbox)
-        print(f"\nbatch of {args.batch} submissions (frameworks in turn), "
-              f"{args.workers} workers:")
-        print(f"  total {elapsed:6.1f} s, {elapsed / args.batch:.1f} s per submission")
+        rows = []
+        stock = None
+        if not args.no_nbgrader:
+            course, _ = make_course(tmp / "stock", args.assignment, args.batch)
+            stock = stock_nbgrader(course, args.assignment)
+            rows.append(("nbgrader autograde", stock, None, None))
+        modes = [("grade (warm factory)", True)] + ([("grade (fresh kernels)", False)]
+                                                    if args.cold else [])
+        for label, warm in modes:
+            course, _ = make_course(tmp / label.split()[1].strip("("), args.assignment,
+                                    args.batch)
+            elapsed, results, peak = ours(course, args.assignment, args.workers, warm)
+            latencies = [s for r in results for s in r.seconds.values()]
+            rows.append((label, elapsed, latencies, peak))
+        for label, elapsed, latencies, peak in rows:
+            line = (f"  {label:<24} {elapsed:7.1f} s  {elapsed / args.batch:6.3f} s per "
+                    "submission")
+            if stock is not None and label != "nbgrader autograde":
+                line += f"  {stock / elapsed:5.1f}x faster than nbgrader"
+            print(line)
+            if latencies:
+                print(f"  {'':<24} per notebook p50 {percentile(latencies, 0.5):.2f} s, p95 "
+                      f"{percentile(latencies, 0.95):.2f} s; peak memory (PSS) "
+                      f"{peak / 2**30:.2f} GiB")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":

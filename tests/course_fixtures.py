@@ -1,13 +1,12 @@
 """Fixtures that give each test a throw-away copy of the course."""
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import nbformat
 import pytest
 
-from autograder.course import DEFAULT_COURSE
+from autograder.course import DEFAULT_COURSE, copy_course
 from autograder.grade import SubmissionResult, grade_assignment
 from autograder.notebooks import read_notebook, with_answers
 from autograder.release import release_assignments, solution_submission
@@ -22,10 +21,7 @@ class CourseCopy:
     """A copy of an nbgrader course (source/ and config) in a temporary folder."""
 
     def __init__(self, origin: Path, root: Path) -> None:
-        root.mkdir(parents=True, exist_ok=True)
-        shutil.copytree(origin / "source", root / "source")
-        if (origin / "nbgrader_config.py").exists():
-            shutil.copy(origin / "nbgrader_config.py", root / "nbgrader_config.py")
+        copy_course(origin, root)
         self.root = root
         self._released: set[str] = set()
 

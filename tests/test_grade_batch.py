@@ -1,7 +1,8 @@
 """Does ``grade`` grade a whole class fairly when some submissions are broken or hostile?
 
-One batch of the fixture course (tests/fixtures/course) is graded once per module:
-each student below tries one thing.
+One batch of the fixture course (tests/fixtures/course) is graded once per module on
+each kernel path (forked from the warm factory, and started afresh): each student below
+tries one thing.
 """
 from __future__ import annotations
 
@@ -54,8 +55,9 @@ def inject_fake_test(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     return nb
 
 
-@pytest.fixture(scope="module")
-def batch(tmp_path_factory) -> tuple[CourseCopy, dict[str, SubmissionResult]]:
+@pytest.fixture(scope="module", params=["warm", "fresh"])
+def batch(tmp_path_factory, request) -> tuple[CourseCopy, dict[str, SubmissionResult]]:
+    """The batch graded on kernels forked from the warm factory, and on fresh ones."""
     course = CourseCopy(FIXTURE_COURSE, tmp_path_factory.mktemp("batch") / "course")
     solution = {name: course.solution_submission("squares", name) for name in (PT, MX)}
     blank = {name: course.released_notebook("squares", name) for name in (PT, MX)}
@@ -81,7 +83,8 @@ def batch(tmp_path_factory) -> tuple[CourseCopy, dict[str, SubmissionResult]]:
     for student, notebooks in submissions.items():
         for name, nb in notebooks:
             course.submit(student, "squares", name, nb)
-    results = grade_assignment(course.root, "squares", limits=LIMITS)
+    results = grade_assignment(course.root, "squares", limits=LIMITS,
+                               warm=request.param == "warm")
     return course, {r.student: r for r in results}
 
 

@@ -20,6 +20,7 @@ import ast
 import asyncio
 import copy
 import datetime
+import functools
 import os
 import shutil
 import sys
@@ -327,7 +328,8 @@ class _Grader:
             outcomes = [_NotebookOutcome(name, False) for name in self.templates]
             problems = [refused]
             try:
-                self.recorder.record(student, self.assignment, outcomes, None, files=False)
+                await self.recorder.record(student, self.assignment, outcomes, None,
+                                           files=False)
             except Exception as error:  # noqa: BLE001
                 problems.append(f"could not record in the gradebook: {type(error).__name__}: "
                                 f"{error}")
@@ -351,7 +353,7 @@ class _Grader:
         if problem:
             problems.append(problem)
         try:
-            self.recorder.record(student, self.assignment, outcomes, timestamp)
+            await self.recorder.record(student, self.assignment, outcomes, timestamp)
         except Exception as error:  # noqa: BLE001
             problems.append(f"could not record in the gradebook: {type(error).__name__}: {error}")
         return _summarize(student, self.assignment, outcomes, problems, self.templates)
@@ -489,21 +491,39 @@ class _Recorder:
     nbgrader's own SaveAutoGrades and AssignLatePenalties open the database again for
     every notebook and commit after every cell, which costs more than grading the notebook.
     They are followed here step by step (``_save_auto_grades``, ``_assign_late_penalty``).
+    All of it happens in one thread of its own, so that waiting for the disk never holds
+    up the kernels; students are recorded one after the other, in the order they finish.
     """
 
     def __init__(self, course: Course) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.course = course
+        self.gradebook = None
+        self.late_plugin = None
+        self._thread = ThreadPoolExecutor(1, thread_name_prefix="gradebook")
+
+    async def record(self, student: str, assignment: str, outcomes: list[_NotebookOutcome],
+                     timestamp: datetime.datetime | None, *, files: bool = True) -> None:
+        """One student's scores, and unless ``files`` is False their autograded folder."""
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(self._thread, functools.partial(
+            self._record, student, assignment, outcomes, timestamp, files=files))
+
+    def _open(self) -> None:
         from nbgrader.api import Gradebook
         from nbgrader.preprocessors import AssignLatePenalties
 
-        self.course = course
-        self.gradebook = Gradebook(course.db_url, course.coursedir().course_id)
-        late = AssignLatePenalties(config=course.config, log=quiet_log())
+        # SQLite wants its connection used by the thread that made it: this one
+        self.gradebook = Gradebook(self.course.db_url, self.course.coursedir().course_id)
+        late = AssignLatePenalties(config=self.course.config, log=quiet_log())
         late.init_plugin()
         self.late_plugin = late.plugin_inst
 
-    def record(self, student: str, assignment: str, outcomes: list[_NotebookOutcome],
-               timestamp: datetime.datetime | None, *, files: bool = True) -> None:
-        """One student's scores, and unless ``files`` is False their autograded folder."""
+    def _record(self, student: str, assignment: str, outcomes: list[_NotebookOutcome],
+                timestamp: datetime.datetime | None, *, files: bool = True) -> None:
+        if self.gradebook is None:
+            self._open()
         gradebook = self.gradebook
         with warnings.catch_warnings():
             # nbgrader's own session use makes SQLAlchemy warn on a first submission
@@ -533,11 +553,18 @@ class _Recorder:
                               student)
             _assign_late_penalty(self.gradebook, self.late_plugin, outcome.name, assignment,
                                  student)
-            nbformat.write(outcome.executed, dest / f"{outcome.name}.ipynb")
+            # written as it is: validating the notebook we built would cost more than writing
+            (dest / f"{outcome.name}.ipynb").write_text(nbformat.v4.writes(outcome.executed),
+                                                        encoding="utf-8")
         _copy_files(self.course.submission_dir(student, assignment), dest)
 
     def close(self) -> None:
-        self.gradebook.close()
+        def close() -> None:
+            if self.gradebook is not None:
+                self.gradebook.close()
+
+        self._thread.submit(close).result()
+        self._thread.shutdown()
 
 
 def _save_auto_grades(gradebook, nb: NotebookNode, notebook: str, assignment: str,

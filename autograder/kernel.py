@@ -192,7 +192,7 @@ class KernelFactory:
 
     ``launch`` asks it for a sandboxed kernel and returns a Popen-like handle on the
     launcher it forked; the factory reports each launcher's exit, which the handles read
-    from the same socket (``pump``). Everything runs in the grader's one thread.
+    from the same socket (``pump``). Everything runs in the grader's event-loop thread.
     """
 
     def __init__(self, process: subprocess.Popen, sock: socket.socket) -> None:
@@ -200,7 +200,7 @@ class KernelFactory:
         self.sock = sock
         self.alive = True
         self._jobs = 0
-        self._replies: dict[int, dict] = {}
+        self._waiters: dict[int, asyncio.Future] = {}  #: job -> its reply, once it comes
         self._children: dict[int, FactoryProcess] = {}
 
     @classmethod
@@ -229,26 +229,29 @@ class KernelFactory:
                                f"{hello.get('error', 'no reason given')}")
         return factory
 
-    def launch(self, argv: list[str], channel_fd: int) -> FactoryProcess:
+    async def launch(self, argv: list[str], channel_fd: int) -> FactoryProcess:
         """Have the factory fork a launcher running ``python -m autograder.sandbox argv``."""
         if not self.alive:
             raise FactoryLost("the kernel factory is gone")
         self._jobs += 1
         job = self._jobs
+        loop = asyncio.get_running_loop()
+        waiter = self._waiters[job] = loop.create_future()
+        if len(self._waiters) == 1:
+            loop.add_reader(self.sock, self.pump)
         try:
             socket.send_fds(self.sock, [json.dumps({"job": job, "argv": argv}).encode()],
                             [channel_fd])
+            reply = await asyncio.wait_for(waiter, STARTUP_TIMEOUT)
         except OSError:
             self._lose()
             raise FactoryLost("the kernel factory is gone") from None
-        deadline = time.monotonic() + STARTUP_TIMEOUT
-        while job not in self._replies:
-            self.pump(max(0.0, deadline - time.monotonic()))
-            if not self.alive:
-                raise FactoryLost("the kernel factory died")
-            if time.monotonic() > deadline:
-                raise FactoryError("the kernel factory did not answer in time")
-        reply = self._replies.pop(job)
+        except TimeoutError:
+            raise FactoryError("the kernel factory did not answer in time") from None
+        finally:
+            self._waiters.pop(job, None)
+            if not self._waiters and self.alive:
+                loop.remove_reader(self.sock)
         if "pid" not in reply:
             raise FactoryError(f"the kernel factory refused the kernel: {reply.get('error')}")
         child = FactoryProcess(self, int(reply["pid"]))
@@ -292,11 +295,18 @@ class KernelFactory:
             if child is not None:
                 child.returncode = os.waitstatus_to_exitcode(int(message["status"]))
         elif "job" in message:
-            self._replies[int(message["job"])] = message
+            waiter = self._waiters.get(message["job"])
+            if waiter is not None and not waiter.done():
+                waiter.set_result(message)
 
     def _lose(self) -> None:
         """The factory is gone, and its launchers with it (they die with their parent)."""
+        if self.alive and self._waiters:
+            asyncio.get_event_loop().remove_reader(self.sock)
         self.alive = False
+        for waiter in self._waiters.values():
+            if not waiter.done():
+                waiter.set_exception(FactoryLost("the kernel factory died"))
         for child in self._children.values():
             child.lost = True
             if child.returncode is None:
@@ -526,7 +536,8 @@ def _sandboxed_manager_class() -> type[AsyncKernelManager]:
                 await super().launch_kernel(cmd, pass_fds=(channel_fd,), **kwargs)
                 return
             # the factory's child runs the launcher's main() on the same arguments
-            self.process = factory.launch(cmd[cmd.index("autograder.sandbox") + 1:], channel_fd)
+            self.process = await factory.launch(cmd[cmd.index("autograder.sandbox") + 1:],
+                                                channel_fd)
             self.pid, self.pgid = self.process.pid, None
 
         async def post_launch(self, **kwargs):

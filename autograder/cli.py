@@ -32,7 +32,8 @@ def _parser() -> argparse.ArgumentParser:
         "grade", help="grade every submission of an assignment"))
     grade.add_argument("assignment", metavar="ASSIGNMENT")
     grade.add_argument("--workers", type=int, default=None, metavar="N",
-                       help="notebooks graded at once (default: the number of cores)")
+                       help="notebooks graded at once (default: two per core with the warm "
+                            "kernel factory, else one per core)")
     grade.add_argument("--student", action="append", dest="students", metavar="ID",
                        help="grade only this student (repeatable)")
     grade.add_argument("--no-sandbox", action="store_true",

@@ -116,6 +116,23 @@ def grade_assignment(course_dir: Path | str | None, assignment: str, *,
     """
     course = Course.open(course_dir)
     course.require_assignment(assignment)
+    if sandbox is None:
+        if not sandbox_available():
+            raise CourseError(f"cannot grade safely: no sandbox can start here "
+                              f"({sandbox_problem()}); grade where Linux user namespaces "
+                              "work, or pass --no-sandbox for submissions you trust")
+        sandbox = True
+    sources = [read_notebook(course.source / assignment / f"{name}.ipynb")
+               for name in course.notebooks(assignment)]
+    kernels = _Kernels(sandbox, warm and sandbox, frameworks_imported(sources))
+    try:
+        return _grade(course, assignment, students, workers, progress, limits, kernels)
+    finally:
+        kernels.close()
+
+
+def _grade(course: Course, assignment: str, students: list[str] | None, workers: int | None,
+           progress: bool, limits: Limits | None, kernels: _Kernels) -> list[SubmissionResult]:
     everyone = course.students(assignment)
     if students is not None:
         unknown = sorted(set(students) - set(everyone))
@@ -125,21 +142,21 @@ def grade_assignment(course_dir: Path | str | None, assignment: str, *,
     ensure_released(course, assignment)
     templates = instructor_notebooks(course, assignment)
     tests = {name: read_test_cells(nb, name) for name, nb in templates.items()}
-    if sandbox is None:
-        if not sandbox_available():
-            raise CourseError(f"cannot grade safely: no sandbox can start here "
-                              f"({sandbox_problem()}); grade where Linux user namespaces "
-                              "work, or pass --no-sandbox for submissions you trust")
-        sandbox = True
-    workers = max(1, workers or os.cpu_count() or 1)
-    kernels = _Kernels(sandbox, warm and sandbox, frameworks_imported(templates.values()))
     grader = _Grader(course, assignment, templates, tests, limits or course_limits(course),
                      kernels)
+    kernels.ready()
+    workers = max(1, workers or default_workers(kernels.factory is not None))
     try:
         return asyncio.run(grader.grade_all(everyone, workers, progress))
     finally:
-        kernels.close()
         grader.recorder.close()
+
+
+def default_workers(warm: bool) -> int:
+    """Notebooks graded at once: two per core with warm kernels, which wait more than they
+    compute; one per core when every kernel imports its framework afresh."""
+    cores = os.cpu_count() or 1
+    return 2 * cores if warm else cores
 
 
 def course_limits(course: Course) -> Limits:
@@ -252,14 +269,23 @@ class _Kernels:
         self.folder = tempfile.mkdtemp(prefix="autograder-factory-") if warm else None
         self.starts = 0
         self._lock = asyncio.Lock()
-        if warm:
-            self._start_factory()
+        self._waiting = False
+        if warm:  # it imports the frameworks while the grader gets ready
+            self._spawn_factory()
 
-    def _start_factory(self) -> None:
+    def _spawn_factory(self) -> None:
         self.starts += 1
+        self.factory = KernelFactory.spawn(self.frameworks,
+                                           Path(self.folder) / f"factory-{self.starts}.log")
+        self._waiting = True
+
+    def ready(self) -> None:
+        """Wait for the factory to be ready; without one, say so and go on without it."""
+        if not self._waiting:
+            return
+        self._waiting = False
         try:
-            self.factory = KernelFactory.start(self.frameworks,
-                                               Path(self.folder) / f"factory-{self.starts}.log")
+            self.factory.wait_ready()
         except FactoryError as error:
             self.factory = None
             print(f"autograder: {error}; every kernel starts afresh instead (slower)",
@@ -277,7 +303,8 @@ class _Kernels:
             async with self._lock:
                 if self.factory is factory:  # the first to notice starts a new one
                     factory.close()
-                    self._start_factory()
+                    self._spawn_factory()
+                    await asyncio.get_running_loop().run_in_executor(None, self.ready)
             if attempt == 1:
                 shutil.rmtree(scratch.run, ignore_errors=True)
         execution.problems.append("the kernel factory died twice while running this "

@@ -207,6 +207,13 @@ class KernelFactory:
     def start(cls, frameworks: list[str], log: Path, timeout: float = STARTUP_TIMEOUT,
               ) -> KernelFactory:
         """Start a factory that preloads ``frameworks``; FactoryError if it cannot."""
+        factory = cls.spawn(frameworks, log)
+        factory.wait_ready(timeout)
+        return factory
+
+    @classmethod
+    def spawn(cls, frameworks: list[str], log: Path) -> KernelFactory:
+        """Start a factory and return at once; ``wait_ready`` before the first ``launch``."""
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         argv = [sys.executable, "-I", "-m", "autograder.factory",
                 "--socket-fd", str(theirs.fileno()), "--frameworks", ",".join(frameworks)]
@@ -217,17 +224,19 @@ class KernelFactory:
                                        stdout=out, stderr=out, pass_fds=(theirs.fileno(),),
                                        start_new_session=True)
         theirs.close()
-        factory = cls(process, ours)
+        return cls(process, ours)
+
+    def wait_ready(self, timeout: float = STARTUP_TIMEOUT) -> None:
+        """Wait until the factory has imported everything; FactoryError if it cannot."""
         try:
-            hello = factory._next(timeout)
+            hello = self._next(timeout)
         except (FactoryLost, TimeoutError) as error:
-            factory.close()
+            self.close()
             raise FactoryError(f"the kernel factory did not start: {error}") from None
         if not hello.get("ready"):
-            factory.close()
+            self.close()
             raise FactoryError(f"the kernel factory could not start: "
                                f"{hello.get('error', 'no reason given')}")
-        return factory
 
     async def launch(self, argv: list[str], channel_fd: int) -> FactoryProcess:
         """Have the factory fork a launcher running ``python -m autograder.sandbox argv``."""

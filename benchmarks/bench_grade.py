@@ -1,7 +1,7 @@
 """Grade one batch with stock ``nbgrader autograde`` and with ``grade``, in the same run.
 
     .venv/bin/python benchmarks/bench_grade.py [--assignment tying] [--batch 60]
-                                               [--workers 2] [--no-nbgrader] [--cold]
+                                               [--workers N] [--no-nbgrader] [--cold]
 
 Works on throw-away copies of exercises/ and hands in the reference solutions, the
 frameworks in turn (20 each for a batch of 60), so every kernel runs every cell. Prints
@@ -125,7 +125,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--assignment", default="tying")
     parser.add_argument("--batch", type=int, default=60)
-    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--workers", type=int, default=None,
+                        help="notebooks graded at once (default: grade's own)")
     parser.add_argument("--no-nbgrader", action="store_true", help="skip stock nbgrader")
     parser.add_argument("--cold", action="store_true", help="also time grade without the "
                                                            "warm kernel factory")
@@ -134,7 +135,7 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="bench-grade-"))
     try:
         print(f"{args.batch} reference submissions of {args.assignment}, frameworks in turn; "
-              f"{os.cpu_count()} cores, {args.workers} workers, load average "
+              f"{os.cpu_count()} cores, {args.workers or 'default'} workers, load average "
               f"{os.getloadavg()[0]:.1f}")
         rows = []
         stock = None

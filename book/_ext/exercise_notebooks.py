@@ -2,8 +2,9 @@
 
 ``{exercise-notebooks} tying`` renders one download link per framework. The student
 versions (no solutions, no hidden tests) are made at build time by the course's own
-release step, run on a throw-away copy of the course so that the instructor's gradebook
-is never touched, and are remade only when a source notebook changes. In a chapter's
+release step (``python -m autograder release``), run on a throw-away copy of the course so
+that the instructor's gradebook is never touched, in processes that start before the
+chapters execute and run beside them, and are remade only when a source notebook changes. In a chapter's
 downloaded framework notebook the directive becomes a link to that framework's student
 notebook, which the framework's zip of the book holds too.
 """
@@ -11,8 +12,13 @@ notebook, which the framework's zip of the book holds too.
 from __future__ import annotations
 
 import hashlib
+import importlib.util
+import os
 import posixpath
+import re
 import shutil
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -70,29 +76,94 @@ def _fingerprint(assignment: str) -> str:
     return digest.hexdigest()
 
 
+class Release:
+    """One assignment's student notebooks being made by `python -m autograder release`.
+
+    It runs in a process of its own on a throw-away copy of the course, so that the book
+    can go on (executing its chapters) while nbgrader writes the notebooks.
+    """
+
+    def __init__(self, assignment: str, target: Path) -> None:
+        self.assignment, self.target = assignment, target
+        self.fingerprint = _fingerprint(assignment)
+        self._scratch = tempfile.TemporaryDirectory(prefix=f"release-{assignment}-")
+        self.course = Path(self._scratch.name)
+        shutil.copy(COURSE / "nbgrader_config.py", self.course)
+        shutil.copytree(COURSE / "source" / assignment, self.course / "source" / assignment)
+        self._log = open(self.course / "release.log", "w+b")  # noqa: SIM115 - closed in finish
+        package = importlib.util.find_spec("autograder").submodule_search_locations[0]
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+            [str(Path(package).parent), os.environ.get("PYTHONPATH", "")])}
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "autograder", "release", assignment,
+             "--course", str(self.course)],
+            stdout=self._log, stderr=subprocess.STDOUT, env=env, cwd=self.course,
+        )
+
+    def finish(self) -> None:
+        """Wait for the release, then copy its notebooks into the target folder."""
+        try:
+            if self._process.wait() != 0:
+                self._log.seek(0)
+                lines = self._log.read().decode(errors="replace").strip().splitlines()
+                raise ExerciseError(f"could not release {self.assignment!r}: "
+                                    f"{lines[-1] if lines else 'no output'}")
+            self.target.mkdir(parents=True, exist_ok=True)
+            for path in sorted((self.course / "release" / self.assignment).glob("*.ipynb")):
+                shutil.copy(path, self.target / path.name)
+            _stamp(self.assignment, self.target).write_text(self.fingerprint)
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        if self._process.poll() is None:
+            self._process.kill()
+            self._process.wait()
+        self._log.close()
+        self._scratch.cleanup()
+
+
+def _stamp(assignment: str, target: Path) -> Path:
+    return target / f".{assignment}.sha256"
+
+
+def up_to_date(assignment: str, target: Path) -> bool:
+    stamp = _stamp(assignment, target)
+    return stamp.is_file() and stamp.read_text() == _fingerprint(assignment)
+
+
 def release_student_notebooks(assignment: str, target: Path) -> None:
     """Write the student versions of an assignment's notebooks into `target`."""
-    stamp = target / f".{assignment}.sha256"
-    fingerprint = _fingerprint(assignment)
-    if stamp.is_file() and stamp.read_text() == fingerprint:
-        return
-    from autograder.release import release_assignments  # nbgrader: slow to import
+    if not up_to_date(assignment, target):
+        Release(assignment, target).finish()
 
-    with tempfile.TemporaryDirectory() as scratch:
-        course = Path(scratch)
-        shutil.copy(COURSE / "nbgrader_config.py", course)
-        shutil.copytree(COURSE / "source" / assignment, course / "source" / assignment)
-        try:
-            released = release_assignments(course, [assignment])
-        except Exception as error:  # the course's own errors are one line already
-            raise ExerciseError(f"could not release {assignment!r}: {error}") from error
-        for path in released:
-            shutil.copy(path, target / path.name)
-    stamp.write_text(fingerprint)
+
+_RELEASES: dict[str, Release] = {}  # started early in this build, finished at its end
+DIRECTIVE = re.compile(r"^(?:`{3,}|:{3,})\{exercise-notebooks\}\s+(\S+)", re.MULTILINE)
+
+
+def _start_releases(app: Sphinx, env, docnames: list[str]) -> None:
+    """Start the releases the pages ask for, to run while the chapters execute."""
+    if app.builder.format != "html":
+        return
+    target = Path(app.outdir) / DOWNLOADS
+    wanted = set()
+    for docname in env.found_docs:
+        path = Path(env.doc2path(docname))
+        if path.suffix == ".md" and path.is_file():
+            wanted.update(DIRECTIVE.findall(path.read_text(encoding="utf-8")))
+    for assignment in sorted(wanted):
+        if (assignment not in _RELEASES and source_notebooks(assignment)
+                and not up_to_date(assignment, target)):
+            _RELEASES[assignment] = Release(assignment, target)
 
 
 def _write_student_notebooks(app: Sphinx, exception: Exception | None) -> None:
+    started = dict(_RELEASES)
+    _RELEASES.clear()
     if exception is not None or app.builder.format != "html":
+        for release in started.values():
+            release.close()
         return
     target = Path(app.outdir) / DOWNLOADS
     target.mkdir(parents=True, exist_ok=True)
@@ -101,8 +172,15 @@ def _write_student_notebooks(app: Sphinx, exception: Exception | None) -> None:
         for meta in app.env.metadata.values()
         for assignment in meta.get("exercise_notebooks", [])
     }
-    for assignment in sorted(assignments):
-        release_student_notebooks(assignment, target)
+    try:
+        for assignment in sorted(assignments | set(started)):
+            if assignment in started:
+                started.pop(assignment).finish()
+            elif assignment in assignments:
+                release_student_notebooks(assignment, target)
+    finally:
+        for release in started.values():
+            release.close()
 
 
 def _as_markdown(app: Sphinx, name: str, argument: str, body: str, framework: str | None,
@@ -131,6 +209,8 @@ def _zip_files(app: Sphinx, framework: str) -> list[str]:
 def setup(app: Sphinx) -> dict:
     app.setup_extension("framework_tabs")
     app.add_directive("exercise-notebooks", ExerciseNotebooks)
+    # Before the chapters' notebooks run (framework_tabs, priority 500), so that both overlap.
+    app.connect("env-before-read-docs", _start_releases, priority=400)
     app.connect("build-finished", _write_student_notebooks)
     app.connect("framework-tabs-directive", _as_markdown)
     app.connect("framework-tabs-zip-files", _zip_files)

@@ -77,25 +77,27 @@ def _fingerprint(assignment: str) -> str:
 
 
 class Release:
-    """One assignment's student notebooks being made by `python -m autograder release`.
+    """Assignments' student notebooks being made by `python -m autograder release`.
 
     It runs in a process of its own on a throw-away copy of the course, so that the book
-    can go on (executing its chapters) while nbgrader writes the notebooks.
+    can go on (executing its chapters) while nbgrader writes the notebooks; one process
+    for all of them, so that nbgrader is imported once and takes one core at most.
     """
 
-    def __init__(self, assignment: str, target: Path) -> None:
-        self.assignment, self.target = assignment, target
-        self.fingerprint = _fingerprint(assignment)
-        self._scratch = tempfile.TemporaryDirectory(prefix=f"release-{assignment}-")
+    def __init__(self, assignments: list[str], target: Path) -> None:
+        self.assignments, self.target = assignments, target
+        self.fingerprints = {name: _fingerprint(name) for name in assignments}
+        self._scratch = tempfile.TemporaryDirectory(prefix="release-")
         self.course = Path(self._scratch.name)
         shutil.copy(COURSE / "nbgrader_config.py", self.course)
-        shutil.copytree(COURSE / "source" / assignment, self.course / "source" / assignment)
-        self._log = open(self.course / "release.log", "w+b")  # noqa: SIM115 - closed in finish
+        for name in assignments:
+            shutil.copytree(COURSE / "source" / name, self.course / "source" / name)
+        self._log = open(self.course / "release.log", "w+b")  # noqa: SIM115 - closed in close
         package = importlib.util.find_spec("autograder").submodule_search_locations[0]
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(
             [str(Path(package).parent), os.environ.get("PYTHONPATH", "")])}
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "autograder", "release", assignment,
+            [sys.executable, "-m", "autograder", "release", *assignments,
              "--course", str(self.course)],
             stdout=self._log, stderr=subprocess.STDOUT, env=env, cwd=self.course,
         )
@@ -106,12 +108,13 @@ class Release:
             if self._process.wait() != 0:
                 self._log.seek(0)
                 lines = self._log.read().decode(errors="replace").strip().splitlines()
-                raise ExerciseError(f"could not release {self.assignment!r}: "
+                raise ExerciseError(f"could not release {', '.join(self.assignments)}: "
                                     f"{lines[-1] if lines else 'no output'}")
             self.target.mkdir(parents=True, exist_ok=True)
-            for path in sorted((self.course / "release" / self.assignment).glob("*.ipynb")):
-                shutil.copy(path, self.target / path.name)
-            _stamp(self.assignment, self.target).write_text(self.fingerprint)
+            for name in self.assignments:
+                for path in sorted((self.course / "release" / name).glob("*.ipynb")):
+                    shutil.copy(path, self.target / path.name)
+                _stamp(name, self.target).write_text(self.fingerprints[name])
         finally:
             self.close()
 
@@ -132,13 +135,14 @@ def up_to_date(assignment: str, target: Path) -> bool:
     return stamp.is_file() and stamp.read_text() == _fingerprint(assignment)
 
 
-def release_student_notebooks(assignment: str, target: Path) -> None:
-    """Write the student versions of an assignment's notebooks into `target`."""
-    if not up_to_date(assignment, target):
-        Release(assignment, target).finish()
+def release_student_notebooks(assignments: list[str], target: Path) -> None:
+    """Write the student versions of the assignments' notebooks into `target`."""
+    stale = [name for name in assignments if not up_to_date(name, target)]
+    if stale:
+        Release(stale, target).finish()
 
 
-_RELEASES: dict[str, Release] = {}  # started early in this build, finished at its end
+_RELEASES: list[Release] = []  # started early in this build, finished at its end
 DIRECTIVE = re.compile(r"^(?:`{3,}|:{3,})\{exercise-notebooks\}\s+(\S+)", re.MULTILINE)
 
 
@@ -152,34 +156,31 @@ def _start_releases(app: Sphinx, env, docnames: list[str]) -> None:
         path = Path(env.doc2path(docname))
         if path.suffix == ".md" and path.is_file():
             wanted.update(DIRECTIVE.findall(path.read_text(encoding="utf-8")))
-    for assignment in sorted(wanted):
-        if (assignment not in _RELEASES and source_notebooks(assignment)
-                and not up_to_date(assignment, target)):
-            _RELEASES[assignment] = Release(assignment, target)
+    started = {name for release in _RELEASES for name in release.assignments}
+    stale = [name for name in sorted(wanted - started)
+             if source_notebooks(name) and not up_to_date(name, target)]
+    if stale:
+        _RELEASES.append(Release(stale, target))
 
 
 def _write_student_notebooks(app: Sphinx, exception: Exception | None) -> None:
-    started = dict(_RELEASES)
+    started = list(_RELEASES)
     _RELEASES.clear()
-    if exception is not None or app.builder.format != "html":
-        for release in started.values():
-            release.close()
-        return
-    target = Path(app.outdir) / DOWNLOADS
-    target.mkdir(parents=True, exist_ok=True)
-    assignments = {
-        assignment
-        for meta in app.env.metadata.values()
-        for assignment in meta.get("exercise_notebooks", [])
-    }
     try:
-        for assignment in sorted(assignments | set(started)):
-            if assignment in started:
-                started.pop(assignment).finish()
-            elif assignment in assignments:
-                release_student_notebooks(assignment, target)
+        if exception is not None or app.builder.format != "html":
+            return
+        target = Path(app.outdir) / DOWNLOADS
+        target.mkdir(parents=True, exist_ok=True)
+        while started:
+            started.pop(0).finish()
+        assignments = {
+            assignment
+            for meta in app.env.metadata.values()
+            for assignment in meta.get("exercise_notebooks", [])
+        }
+        release_student_notebooks(sorted(assignments), target)  # what the pages added
     finally:
-        for release in started.values():
+        for release in started:
             release.close()
 
 

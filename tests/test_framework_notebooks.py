@@ -314,3 +314,17 @@ def test_a_zip_depends_only_on_its_files(tmp_path):
     notebook.touch()
     write_zip(tmp_path / "one.zip", files)
     assert (tmp_path / "one.zip").read_bytes() == first
+
+
+def test_per_page_records_are_purged_and_merged_one_page_at_a_time():
+    from types import SimpleNamespace
+
+    from framework_tabs import build
+
+    main, worker = SimpleNamespace(), SimpleNamespace()
+    build.pages(main).update(a=build.PageNotebooks(("pytorch",)), b=build.PageNotebooks(()))
+    build.purge(None, main, "a")
+    assert set(build.pages(main)) == {"b"}
+    build.pages(worker).update(a=build.PageNotebooks(("mxnet",)), c=build.PageNotebooks(()))
+    build.merge_info(None, main, {"a"}, worker)  # the pages that worker process read
+    assert build.pages(main)["a"].frameworks == ("mxnet",) and "c" not in build.pages(main)

@@ -107,9 +107,9 @@ def grade_assignment(course_dir: Path | str | None, assignment: str, *,
     ``sandbox`` runs each kernel in its own sandbox (:mod:`autograder.sandbox`); by default
     it does, and grading stops with the reason if no sandbox can start here.
     ``sandbox=False`` is for submissions one trusts. ``warm`` forks every sandboxed
-    kernel from one kernel factory that imported the frameworks once
-    (:mod:`autograder.factory`); if the factory cannot start, grading says so in one line
-    and starts every kernel afresh.
+    kernel from a kernel factory that imported its notebook's frameworks once
+    (:mod:`autograder.factory`); if a factory cannot start, grading says so in one line
+    and starts those kernels afresh.
     ``limits`` default to :class:`Limits`, with the cell timeout of the course's
     ``c.Execute.timeout`` when it sets one. Results come back sorted by student; nothing
     a submission does raises here.
@@ -122,9 +122,10 @@ def grade_assignment(course_dir: Path | str | None, assignment: str, *,
                               f"({sandbox_problem()}); grade where Linux user namespaces "
                               "work, or pass --no-sandbox for submissions you trust")
         sandbox = True
-    sources = [read_notebook(course.source / assignment / f"{name}.ipynb")
-               for name in course.notebooks(assignment)]
-    kernels = _Kernels(sandbox, warm and sandbox, frameworks_imported(sources))
+    needs = {name: tuple(frameworks_imported(
+        [read_notebook(course.source / assignment / f"{name}.ipynb")]))
+        for name in course.notebooks(assignment)}
+    kernels = _Kernels(sandbox, warm and sandbox, needs)
     try:
         return _grade(course, assignment, students, workers, progress, limits, kernels)
     finally:
@@ -145,7 +146,7 @@ def _grade(course: Course, assignment: str, students: list[str] | None, workers:
     grader = _Grader(course, assignment, templates, tests, limits or course_limits(course),
                      kernels)
     kernels.ready()
-    workers = max(1, workers or default_workers(kernels.factory is not None))
+    workers = max(1, workers or default_workers(kernels.warm))
     try:
         return asyncio.run(grader.grade_all(everyone, workers, progress))
     finally:
@@ -256,54 +257,62 @@ IMPORTS = {"torch": "pytorch", "mxnet": "mxnet", "mindspore": "mindspore"}
 
 
 class _Kernels:
-    """Where the graded kernels come from: the warm factory, or fresh ones.
+    """Where the graded kernels come from: warm factories, or fresh kernels.
 
-    A factory that dies takes its kernels with it: each notebook it was running is run
-    again, once, on a new factory (and only then reported as a problem).
+    There is one factory per set of frameworks a notebook imports (so, in this course, one
+    per framework): they import in parallel, each stays smaller, and a kernel forked from
+    one carries only its own framework. A factory that dies takes its kernels with it:
+    each notebook it was running is run again, once, on a new factory (and only then
+    reported as a problem).
     """
 
-    def __init__(self, sandbox: bool, warm: bool, frameworks: list[str]) -> None:
+    def __init__(self, sandbox: bool, warm: bool, needs: dict[str, tuple[str, ...]]) -> None:
         self.sandbox = sandbox
-        self.frameworks = frameworks
-        self.factory: KernelFactory | None = None
+        self.needs = needs  #: notebook name -> the frameworks it imports
+        self.factories: dict[tuple[str, ...], KernelFactory | None] = {}
         self.folder = tempfile.mkdtemp(prefix="autograder-factory-") if warm else None
         self.starts = 0
         self._lock = asyncio.Lock()
-        self._waiting = False
-        if warm:  # it imports the frameworks while the grader gets ready
-            self._spawn_factory()
+        self._waiting: set[tuple[str, ...]] = set()
+        if warm:  # they import the frameworks while the grader gets ready
+            for key in sorted(set(needs.values())):
+                self._spawn_factory(key)
 
-    def _spawn_factory(self) -> None:
+    @property
+    def warm(self) -> bool:
+        return any(factory is not None for factory in self.factories.values())
+
+    def _spawn_factory(self, key: tuple[str, ...]) -> None:
         self.starts += 1
-        self.factory = KernelFactory.spawn(self.frameworks,
-                                           Path(self.folder) / f"factory-{self.starts}.log")
-        self._waiting = True
+        log = Path(self.folder) / f"factory-{self.starts}.log"
+        self.factories[key] = KernelFactory.spawn(list(key), log)
+        self._waiting.add(key)
 
     def ready(self) -> None:
-        """Wait for the factory to be ready; without one, say so and go on without it."""
-        if not self._waiting:
-            return
-        self._waiting = False
-        try:
-            self.factory.wait_ready()
-        except FactoryError as error:
-            self.factory = None
-            print(f"autograder: {error}; every kernel starts afresh instead (slower)",
-                  file=sys.stderr)
+        """Wait for every factory to be ready; say so of any that is not and go on without."""
+        for key in sorted(self._waiting):
+            try:
+                self.factories[key].wait_ready()
+            except FactoryError as error:
+                self.factories[key] = None
+                print(f"autograder: {error}; its kernels start afresh instead (slower)",
+                      file=sys.stderr)
+        self._waiting.clear()
 
-    async def run(self, nb: NotebookNode, scratch: Scratch, limits: Limits,
+    async def run(self, name: str, nb: NotebookNode, scratch: Scratch, limits: Limits,
                   probe_cells: frozenset[int]) -> Execution:
+        key = self.needs.get(name, ())
         for attempt in (1, 2):
-            factory = self.factory
+            factory = self.factories.get(key)
             execution = await run_notebook(copy.deepcopy(nb), scratch, limits,
                                            sandbox=self.sandbox, probe_cells=probe_cells,
                                            factory=factory)
             if not execution.factory_lost:
                 return execution
             async with self._lock:
-                if self.factory is factory:  # the first to notice starts a new one
+                if self.factories.get(key) is factory:  # the first to notice starts a new one
                     factory.close()
-                    self._spawn_factory()
+                    self._spawn_factory(key)
                     await asyncio.get_running_loop().run_in_executor(None, self.ready)
             if attempt == 1:
                 shutil.rmtree(scratch.run, ignore_errors=True)
@@ -312,9 +321,10 @@ class _Kernels:
         return execution
 
     def close(self) -> None:
-        if self.factory is not None:
-            self.factory.close()
-            self.factory = None
+        for factory in self.factories.values():
+            if factory is not None:
+                factory.close()
+        self.factories.clear()
         if self.folder is not None:
             shutil.rmtree(self.folder, ignore_errors=True)
 
@@ -403,7 +413,7 @@ class _Grader:
             scratch = Scratch(work=Path(tmp) / "work", run=Path(tmp) / "run")
             notes += _copy_files(folder, scratch.work, skip=("timestamp.txt",))
             _copy_files(self.course.source / self.assignment, scratch.work)
-            execution = await self.kernels.run(plan.notebook, scratch, self.limits,
+            execution = await self.kernels.run(name, plan.notebook, scratch, self.limits,
                                                frozenset(c.index for c in plan.cells))
         verdicts = plan.judge(execution.notebook, execution.payloads)
         problems = [f"{name}.ipynb: {line}" for line in notes + execution.problems]

@@ -71,6 +71,10 @@ class Framework:
         """Make every parameter of ``net`` concrete (MXNet initializes lazily)."""
         self.forward(net, np.zeros((2, d), np.float32))
 
+    def first_forward(self, net: Any, X: np.ndarray) -> np.ndarray:
+        """``net``'s output on ``X``, making its parameters concrete on the way (MXNet)."""
+        return self.forward(net, X)
+
     # -- reading --------------------------------------------------------------------
     def named_parameters(self, net: Any) -> dict[str, Any]:
         raise NotImplementedError
@@ -246,6 +250,11 @@ class MXNet(Framework):
         with quiet():
             net.initialize()  # a no-op, with a (silenced) warning, if already initialized
         super().ready(net, d)
+
+    def first_forward(self, net, X):
+        with quiet():
+            net.initialize()
+        return super().first_forward(net, X)
 
     def named_parameters(self, net):
         return dict(net.collect_params().items())

@@ -304,7 +304,8 @@ class _Kernels:
         key = self.needs.get(name, ())
         for attempt in (1, 2):
             factory = self.factories.get(key)
-            execution = await run_notebook(copy.deepcopy(nb), scratch, limits,
+            execution = await run_notebook(nb if attempt == 2 else copy.deepcopy(nb),
+                                           scratch, limits,
                                            sandbox=self.sandbox, probe_cells=probe_cells,
                                            factory=factory)
             if not execution.factory_lost:

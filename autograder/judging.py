@@ -12,7 +12,6 @@ never a traceback.
 from __future__ import annotations
 
 import ast
-import copy
 import secrets
 from dataclasses import dataclass, field
 from typing import Any
@@ -181,8 +180,11 @@ class ProbePlan:
         return None
 
     def graded_notebook(self, executed: NotebookNode, verdicts: list[Verdict]) -> NotebookNode:
-        """What ``autograded/`` keeps: each test cell's public part and its verdict only."""
-        graded = copy.deepcopy(executed)
+        """What ``autograded/`` keeps: each test cell's public part and its verdict only.
+
+        ``executed`` is changed in place and returned.
+        """
+        graded = executed
         for cell, verdict in zip(self.cells, verdicts):
             shown = graded.cells[cell.index]
             shown.source = cell.shown_source
@@ -192,8 +194,7 @@ class ProbePlan:
 
 
 def plan_probes(nb: NotebookNode, cells: list[TestCell]) -> ProbePlan:
-    """``nb`` with each test cell replaced by a probe cell on freshly drawn trials."""
-    nb = copy.deepcopy(nb)
+    """``nb``, changed in place: each test cell replaced by a probe cell on fresh trials."""
     plan = ProbePlan(nb, cells)
     for cell in cells:
         nonce = secrets.token_hex(16)

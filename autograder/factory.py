@@ -53,6 +53,12 @@ def preload(frameworks: list[str]) -> None:
     for framework in frameworks:
         for name in FRAMEWORK_MODULES[framework]:
             importlib.import_module(name)
+    if "mxnet" in sys.modules:
+        # The factory runs MXNet on its naive engine (MXNET_ENGINE_TYPE), which has no
+        # threads of its own, so that a forked kernel is single-threaded. Making the engine
+        # here, rather than at a kernel's first operation, keeps MXNet's line announcing it
+        # out of the learner's cells.
+        sys.modules["mxnet"].nd.waitall()
 
 
 def threads() -> int:

@@ -231,9 +231,6 @@ def _kernel_env(threads: int) -> dict[str, str]:
         # -I makes the kernel's Python ignore these two; they reach its subprocesses
         "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1",
         "MPLBACKEND": "Agg",
-        # MXNet runs each operation as it is called, on no engine threads of its own: the
-        # same results, and the kernel factory's forked kernels (factory.py) need it.
-        "MXNET_ENGINE_TYPE": "NaiveEngine",
     }
     for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         env[name] = str(threads)

@@ -512,8 +512,7 @@ def test_no_host_environment(graded):
     # ours, plus what ipykernel itself sets for its pager and colours
     ours = {"PATH", "HOME", "USER", "LOGNAME", "LANG", "TMPDIR", "GLOG_v", "PYTHONHASHSEED",
             "PYTHONDONTWRITEBYTECODE", "MPLBACKEND", "MPLCONFIGDIR", "OMP_NUM_THREADS",
-            "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE",
-            "MXNET_ENGINE_TYPE"}
+            "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"}
     ipykernel = {"TERM", "CLICOLOR", "CLICOLOR_FORCE", "FORCE_COLOR", "PAGER", "GIT_PAGER",
                  "PYDEVD_USE_FRAME_EVAL"}
     assert set(result["environ"]) <= ours | ipykernel

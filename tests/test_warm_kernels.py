@@ -146,3 +146,32 @@ def test_a_factory_that_cannot_start_leaves_grading_to_fresh_kernels(tmp_path, m
     assert (results[0].score, results[0].problems) == (3, [])
     lines = [line for line in capfd.readouterr().err.splitlines() if "afresh" in line]
     assert len(lines) == 1 and "the kernel factory could not start" in lines[0]
+
+
+def test_warm_kernels_compute_in_every_framework_without_a_word_on_stderr(tmp_path):
+    """Does a forked kernel run each framework's forward and backward pass, silently?"""
+    import asyncio
+
+    from autograder.execute import run_notebook
+    from autograder.kernel import KernelFactory, Scratch
+
+    cells = [
+        "import torch\nx = torch.ones(3, requires_grad=True)\n(x * x).sum().backward()\n"
+        "print(x.grad.tolist())",
+        "import numpy as np\nnp.bool = bool\nfrom mxnet import autograd, nd\nx = nd.ones(3)\n"
+        "x.attach_grad()\nwith autograd.record():\n    y = (x * x).sum()\ny.backward()\n"
+        "print(x.grad.asnumpy().tolist())",
+        "import mindspore as ms\nf = ms.grad(lambda x: (x * x).sum())\n"
+        "print(f(ms.Tensor(np.ones(3, np.float32))).asnumpy().tolist())",
+    ]
+    factory = KernelFactory.start(["pytorch", "mxnet", "mindspore"], tmp_path / "factory.log")
+    try:
+        nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+        execution = asyncio.run(run_notebook(nb, Scratch(tmp_path / "work", tmp_path / "run"),
+                                             Limits(), sandbox=True, factory=factory))
+    finally:
+        factory.close()
+    assert execution.problems == []
+    outputs = [[(o.output_type, o.get("name"), o.get("text")) for o in c.outputs]
+               for c in nb.cells]
+    assert outputs == [[("stream", "stdout", "[2.0, 2.0, 2.0]\n")]] * 3

@@ -145,7 +145,6 @@ def _grade(course: Course, assignment: str, students: list[str] | None, workers:
     tests = {name: read_test_cells(nb, name) for name, nb in templates.items()}
     grader = _Grader(course, assignment, templates, tests, limits or course_limits(course),
                      kernels)
-    kernels.ready()
     workers = max(1, workers or default_workers(kernels.warm))
     try:
         return asyncio.run(grader.grade_all(everyone, workers, progress))
@@ -273,6 +272,7 @@ class _Kernels:
         self.folder = tempfile.mkdtemp(prefix="autograder-factory-") if warm else None
         self.starts = 0
         self._lock = asyncio.Lock()
+        self._key_locks: dict[tuple[str, ...], asyncio.Lock] = {}
         self._waiting: set[tuple[str, ...]] = set()
         if warm:  # they import the frameworks while the grader gets ready
             for key in sorted(set(needs.values())):
@@ -280,6 +280,7 @@ class _Kernels:
 
     @property
     def warm(self) -> bool:
+        """Whether kernels come from factories (as long as one is starting or ready)."""
         return any(factory is not None for factory in self.factories.values())
 
     def _spawn_factory(self, key: tuple[str, ...]) -> None:
@@ -288,22 +289,29 @@ class _Kernels:
         self.factories[key] = KernelFactory.spawn(list(key), log)
         self._waiting.add(key)
 
-    def ready(self) -> None:
-        """Wait for every factory to be ready; say so of any that is not and go on without."""
-        for key in sorted(self._waiting):
-            try:
-                self.factories[key].wait_ready()
-            except FactoryError as error:
-                self.factories[key] = None
-                print(f"autograder: {error}; its kernels start afresh instead (slower)",
-                      file=sys.stderr)
-        self._waiting.clear()
+    async def _ready(self, key: tuple[str, ...]) -> KernelFactory | None:
+        """The factory for ``key`` once it is ready (None: it is not, said once, go on).
+
+        Each notebook waits for its own factory only: PyTorch's notebooks are graded while
+        MindSpore is still being imported.
+        """
+        async with self._key_locks.setdefault(key, asyncio.Lock()):
+            if key in self._waiting:
+                self._waiting.discard(key)
+                try:
+                    await asyncio.get_running_loop().run_in_executor(
+                        None, self.factories[key].wait_ready)
+                except FactoryError as error:
+                    self.factories[key] = None
+                    print(f"autograder: {error}; its kernels start afresh instead (slower)",
+                          file=sys.stderr)
+        return self.factories.get(key)
 
     async def run(self, name: str, nb: NotebookNode, scratch: Scratch, limits: Limits,
                   probe_cells: frozenset[int]) -> Execution:
         key = self.needs.get(name, ())
         for attempt in (1, 2):
-            factory = self.factories.get(key)
+            factory = await self._ready(key)
             execution = await run_notebook(nb if attempt == 2 else copy.deepcopy(nb),
                                            scratch, limits,
                                            sandbox=self.sandbox, probe_cells=probe_cells,
@@ -314,7 +322,6 @@ class _Kernels:
                 if self.factories.get(key) is factory:  # the first to notice starts a new one
                     factory.close()
                     self._spawn_factory(key)
-                    await asyncio.get_running_loop().run_in_executor(None, self.ready)
             if attempt == 1:
                 shutil.rmtree(scratch.run, ignore_errors=True)
         execution.problems.append("the kernel factory died twice while running this "

@@ -13,7 +13,7 @@ from nbclient import NotebookClient
 from nbclient.exceptions import DeadKernelError
 from nbformat import NotebookNode
 
-from .checks.wire import MAX_BYTES
+from pmcheck.wire import MAX_BYTES
 from .judging import probe_payload
 from .kernel import SANDBOX_FAILED, FactoryLost, KernelFactory, Limits, Scratch, kernel_manager
 

@@ -34,9 +34,9 @@ import sys
 BASE_MODULES = ("numpy", "ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.zmqshell",
                 # what the kernel would import as it starts (debugpy alone takes 0.1 s)
                 "ipykernel.debugger", "tornado.gen", "tornado.locks", "tornado.queues", "IPython",
-                "autograder.checks.probing", "autograder.checks.access",
-                "autograder.checks.initialization", "autograder.checks.tying",
-                "autograder.checks.deferred", "autograder.checks.calls")
+                "pmcheck.probing", "pmcheck.access",
+                "pmcheck.initialization", "pmcheck.tying",
+                "pmcheck.deferred", "pmcheck.calls")
 FRAMEWORK_MODULES = {"pytorch": ("torch",), "mxnet": ("mxnet",), "mindspore": ("mindspore",)}
 MAX_MESSAGE = 1 << 16
 

@@ -1,10 +1,10 @@
 """The grading process's half of each test cell: draw the trials, probe, judge, record.
 
-An instructor's test cell is a docstring, ``from autograder.checks import <module>`` and
+An instructor's test cell is a docstring, ``from pmcheck import <module>`` and
 calls of check functions, each naming the learner's function or class (public tests, then
 the hidden ones between ``### BEGIN HIDDEN TESTS`` and ``### END HIDDEN TESTS``). ``grade``
 reads those calls here, draws every trial itself, and runs in the kernel only a probe cell
-(:mod:`autograder.checks.probing`) in the test cell's place. The data that comes back is
+(:mod:`pmcheck.probing`) in the test cell's place. The data that comes back is
 judged in this process, which never runs learner code, and the graded notebook then shows
 the test cell's public part with the verdict as its only output: never the hidden source,
 never a traceback.
@@ -19,9 +19,9 @@ from typing import Any
 import nbformat
 from nbformat import NotebookNode
 
-from .checks import wire
-from .checks.probing import MIME
-from .checks.question import Question, lookup
+from pmcheck import wire
+from pmcheck.probing import MIME
+from pmcheck.question import Question, lookup
 from .course import CourseError
 from .notebooks import grade_id, is_auto_test, points
 
@@ -97,13 +97,13 @@ def parse_checks(source: str, where: str) -> list[CheckCall]:
         if isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant) \
                 and isinstance(statement.value.value, str):
             continue  # the docstring
-        if isinstance(statement, ast.ImportFrom) and statement.module == "autograder.checks":
+        if isinstance(statement, ast.ImportFrom) and statement.module == "pmcheck":
             modules.update({alias.asname or alias.name: alias.name for alias in statement.names})
             continue
         call = statement.value if isinstance(statement, ast.Expr) else None
         if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute)
                 and isinstance(call.func.value, ast.Name) and call.func.value.id in modules):
-            raise CourseError(f"{line}: grading runs only calls of autograder.checks functions "
+            raise CourseError(f"{line}: grading runs only calls of pmcheck functions "
                               "in a test cell (its verdict is decided outside the kernel)")
         calls.append(_check_call(call, modules[call.func.value.id], line))
     if not calls:
@@ -116,7 +116,7 @@ def _check_call(call: ast.Call, module: str, line: str) -> CheckCall:
     try:
         lookup(function)
     except KeyError:
-        raise CourseError(f"{line}: autograder.checks has no check {function}") from None
+        raise CourseError(f"{line}: pmcheck has no check {function}") from None
     if not call.args or not isinstance(call.args[0], ast.Name):
         raise CourseError(f"{line}: the first argument of {function} must name the answer")
     try:
@@ -205,7 +205,7 @@ def plan_probes(nb: NotebookNode, cells: list[TestCell]) -> ProbePlan:
                             "framework": call.framework, "spec": spec}
                            for call, spec in requests])
         nb.cells[cell.index].source = (
-            '__import__("autograder.checks.probing", fromlist=["probe_cell"]).probe_cell(\n'
+            '__import__("pmcheck.probing", fromlist=["probe_cell"]).probe_cell(\n'
             f"    {nonce!r}, {sent!r}, globals())")
     return plan
 

@@ -171,10 +171,20 @@ def _shown_paths() -> list[str]:
     paths += [os.path.join("/etc", name) for name in ETC_FROM_HOST
               if os.path.lexists(os.path.join("/etc", name))]
     paths += [sys.base_prefix, sys.prefix, sys.executable,
-              os.path.dirname(os.path.abspath(__file__))]
+              os.path.dirname(os.path.abspath(__file__)), _package_folder("pmcheck")]
     paths += [p for p in sys.path
               if os.path.basename(p) in ("site-packages", "dist-packages") and os.path.isdir(p)]
     return paths
+
+
+def _package_folder(name: str) -> str:
+    """Where the package ``name`` lives (found, not imported: nothing of it runs here)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec(name)
+    if spec is None or not spec.submodule_search_locations:
+        raise SandboxError(f"the package {name} is not installed")
+    return list(spec.submodule_search_locations)[0]
 
 
 def _mounts_and_links(plan: Plan) -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import nbformat
 
-from autograder.checks.common import describe
+from pmcheck.common import describe
 from autograder.notebooks import grade_id, is_answer, is_auto_test
 
 SOURCE = Path(__file__).resolve().parent.parent / "exercises" / "source"

@@ -42,11 +42,11 @@ NOOP_PROBE = "def probe_cell(*a, **k):\n    pass\n"
 
 CHEATS = [
     Cheat("checks-replaced-by-no-ops", """
-        from autograder.checks import tying
+        from pmcheck import tying
         tying.check_tied_grad = tying.check_tied_grad_random = lambda *a, **k: None
         """),
     Cheat("helpers-replaced-by-no-ops", """
-        from autograder.checks import common, question, tying
+        from pmcheck import common, question, tying
         common.fail = common.expect = lambda *a, **k: None
         question.Question.verdict = lambda self, *a, **k: None
         tying._judge_tied_grad = lambda *a, **k: None
@@ -54,13 +54,13 @@ CHEATS = [
         """),
     Cheat("fake-modules-in-sys-modules", """
         import sys, types
-        import autograder.checks
-        fake = types.ModuleType("autograder.checks.tying")
+        import pmcheck
+        fake = types.ModuleType("pmcheck.tying")
         fake.check_tied_grad = fake.check_tied_grad_random = lambda *a, **k: None
-        sys.modules["autograder.checks.tying"] = autograder.checks.tying = fake
-        probing = types.ModuleType("autograder.checks.probing")
+        sys.modules["pmcheck.tying"] = pmcheck.tying = fake
+        probing = types.ModuleType("pmcheck.probing")
         probing.probe_cell = lambda *a, **k: None
-        sys.modules["autograder.checks.probing"] = autograder.checks.probing = probing
+        sys.modules["pmcheck.probing"] = pmcheck.probing = probing
         """),
     Cheat("import-hook-in-builtins", """
         import builtins
@@ -86,9 +86,9 @@ CHEATS = [
         """),
     Cheat("pre-run-cell-event", """
         def _before(info):
-            import autograder.checks.tying as tying
+            import pmcheck.tying as tying
             tying.check_tied_grad = tying.check_tied_grad_random = lambda *a, **k: None
-            from autograder.checks import question
+            from pmcheck import question
             question.Question.verdict = lambda self, *a, **k: None
 
         get_ipython().events.register("pre_run_cell", _before)
@@ -147,7 +147,7 @@ CHEATS = [
         """, frameworks=("pytorch",)),
     Cheat("forged-probe-data", """
         from IPython.display import publish_display_data
-        import autograder.checks.probing as probing
+        import pmcheck.probing as probing
         _real = probing.probe_cell
 
         def _forged(nonce, requests, namespace):
@@ -162,11 +162,11 @@ CHEATS = [
             publish_display_data({probing.MIME: {"nonce": f"{guess:032x}", "index": 0,
                                                  "data": '{"value":1.0}'}})
         """),
-    Cheat("files-beside-the-notebook-shadow-our-package", "import numpy, torch, autograder",
-          frameworks=("pytorch",),
-          files=(("autograder/__init__.py", ""), ("autograder/checks/__init__.py", ""),
-                 ("autograder/checks/tying.py", NOOP_CHECKS),
-                 ("autograder/checks/probing.py", NOOP_PROBE),
+    Cheat("files-beside-the-notebook-shadow-our-package",
+          "import numpy, torch, autograder, pmcheck", frameworks=("pytorch",),
+          files=(("pmcheck/__init__.py", ""), ("autograder/__init__.py", ""),
+                 ("pmcheck/tying.py", NOOP_CHECKS),
+                 ("pmcheck/probing.py", NOOP_PROBE),
                  ("numpy.py", "isclose = allclose = lambda *a, **k: True\n"),
                  ("torch.py", "allclose = lambda *a, **k: True\n"))),
 ]

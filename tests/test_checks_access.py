@@ -7,8 +7,8 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from autograder.checks import access, frameworks, wire
-from autograder.checks.question import MALFORMED
+from pmcheck import access, frameworks, wire
+from pmcheck.question import MALFORMED
 from notebook_runner import failing, run_in_process
 from wrong_answers import by_assignment
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from autograder.checks import deferred, frameworks
-from autograder.checks.question import MALFORMED
+from pmcheck import deferred, frameworks
+from pmcheck.question import MALFORMED
 from notebook_runner import failing, run_in_process
 from wrong_answers import by_assignment
 

@@ -6,9 +6,9 @@ import re
 import numpy as np
 import pytest
 
-from autograder.checks import frameworks, initialization
-from autograder.checks.question import MALFORMED
-from autograder.checks.initialization import (mixture_false_failure_bound,
+from pmcheck import frameworks, initialization
+from pmcheck.question import MALFORMED
+from pmcheck.initialization import (mixture_false_failure_bound,
                                               mixture_layout_false_failure_bound,
                                               xavier_false_failure_bound)
 from autograder.notebooks import grade_id

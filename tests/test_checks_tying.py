@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from autograder.checks import frameworks, tying
+from pmcheck import frameworks, tying
 from notebook_runner import failing, run_in_process
 from wrong_answers import by_assignment
 

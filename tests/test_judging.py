@@ -10,14 +10,14 @@ import nbformat
 import numpy as np
 import pytest
 
-from autograder.checks import calls, wire
-from autograder.checks.question import MALFORMED
+from pmcheck import calls, wire
+from pmcheck.question import MALFORMED
 from autograder.course import CourseError
 from autograder.judging import (HIDDEN_NOTE, parse_checks, plan_probes, read_test_cells,
                                 shown_source)
 
 SQUARE_TEST = '''"""Does square() return x * x?"""
-from autograder.checks import calls
+from pmcheck import calls
 
 calls.check_calls(square, expected="x * x", inputs=[3])
 ### BEGIN HIDDEN TESTS
@@ -42,17 +42,17 @@ def test_check_calls_are_read_with_their_options():
 
 
 def test_framework_is_taken_by_name_or_position():
-    source = ("from autograder.checks import tying\n"
+    source = ("from pmcheck import tying\n"
               'tying.check_tied_grad(f, "mxnet", w=2.0)\n'
               'tying.check_tied_grad(f, framework="mindspore")')
     assert [c.framework for c in parse_checks(source, "t")] == ["mxnet", "mindspore"]
 
 
 @pytest.mark.parametrize("source, words", [
-    ("assert square(3) == 9", "grading runs only calls of autograder.checks functions"),
-    ("from autograder.checks import calls\ncalls.nothing_here(square)", "has no check"),
-    ("from autograder.checks import calls\ncalls.check_calls(square, expected=E)", "literals"),
-    ("from autograder.checks import calls\ncalls.check_calls(3, expected='x')", "name the answer"),
+    ("assert square(3) == 9", "grading runs only calls of pmcheck functions"),
+    ("from pmcheck import calls\ncalls.nothing_here(square)", "has no check"),
+    ("from pmcheck import calls\ncalls.check_calls(square, expected=E)", "literals"),
+    ("from pmcheck import calls\ncalls.check_calls(3, expected='x')", "name the answer"),
     ('"""only a docstring"""', "calls no check"),
     ("def (:", "line 1"),
 ])

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from autograder.checks.common import quiet
+from pmcheck.common import quiet
 
 FRAMEWORKS = ("pytorch", "mxnet", "mindspore")
 

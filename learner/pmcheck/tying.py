@@ -5,9 +5,9 @@ from typing import Any
 
 import numpy as np
 
-from autograder.checks.common import call, describe, fail, number, rng, shape_text
-from autograder.checks.frameworks import Framework, get
-from autograder.checks.question import Question, Spec, require
+from pmcheck.common import call, describe, fail, number, rng, shape_text
+from pmcheck.frameworks import Framework, get
+from pmcheck.question import Question, Spec, require
 
 LAYOUT = {
     "pytorch": "Linear(d, h), ReLU, shared, ReLU, shared, ReLU, Linear(h, 1)",

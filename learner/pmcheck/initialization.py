@@ -15,9 +15,9 @@ from typing import Any
 
 import numpy as np
 
-from autograder.checks.common import call, rng
-from autograder.checks.frameworks import Framework, get
-from autograder.checks.question import Question, Spec, require
+from pmcheck.common import call, rng
+from pmcheck.frameworks import Framework, get
+from pmcheck.question import Question, Spec, require
 
 LOW, HIGH = 5.0, 10.0
 #: Rounding slack for float32 weights at the edges of the support.

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from autograder.checks import wire
-from autograder.checks.question import lookup
+from pmcheck import wire
+from pmcheck.question import lookup
 
 MIME = "application/vnd.autograder.probe+json"
 

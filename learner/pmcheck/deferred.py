@@ -11,9 +11,9 @@ from typing import Any
 
 import numpy as np
 
-from autograder.checks.common import as_shape, call, describe, expect, rng, shape_text
-from autograder.checks.frameworks import Framework, get
-from autograder.checks.question import Question, Spec, require
+from pmcheck.common import as_shape, call, describe, expect, rng, shape_text
+from pmcheck.frameworks import Framework, get
+from pmcheck.question import Question, Spec, require
 
 EXAMPLE_WIDTHS, EXAMPLE_D = (256, 10), 20
 #: The batch size of the forward passes ``check_build_mlp`` runs.

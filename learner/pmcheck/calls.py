@@ -4,7 +4,7 @@ The instructor writes the expected value as a Python expression of the arguments
 ``y`` and ``z`` (for instance ``"x * x"``) in the test cell; the judge evaluates it on its
 own, without builtins, so the truth never comes from the learner's kernel::
 
-    from autograder.checks import calls
+    from pmcheck import calls
     calls.check_calls(square, expected="x * x", inputs=[3])
     ### BEGIN HIDDEN TESTS
     calls.check_calls_random(square, expected="x * x", low=-1000, high=1000, trials=3)
@@ -15,8 +15,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from autograder.checks.common import call, rng
-from autograder.checks.question import Question, Spec, require
+from pmcheck.common import call, rng
+from pmcheck.question import Question, Spec, require
 
 #: The names an expected-value expression may use for the first, second and third argument.
 ARGUMENTS = ("x", "y", "z")

@@ -10,7 +10,7 @@ IPython's hooks -- so no verdict is reached there when a notebook is graded. A q
 - a **judge**, run anywhere and in ``grade`` only in the grading process: it computes the
   truth from the spec on its own and compares, returning a plain-words message on failure.
 
-Every probe's data travels as size-capped JSON (:mod:`autograder.checks.wire`), in the
+Every probe's data travels as size-capped JSON (:mod:`pmcheck.wire`), in the
 notebook's own check as well, so the learner's check and ``grade`` see the same data and say
 the same words. Wherever the truth is a property of live objects in the learner's kernel,
 the probe's report is checked against values only the spec knows (a random value written
@@ -25,8 +25,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from autograder.checks import wire
-from autograder.checks.common import describe, quiet
+from pmcheck import wire
+from pmcheck.common import describe, quiet
 
 #: Longest failure message kept: a learner's exception text can be as long as they like.
 MAX_MESSAGE = 2000
@@ -141,7 +141,7 @@ def lookup(name: str) -> tuple[Question, str]:
         import importlib
 
         try:
-            importlib.import_module(f"autograder.checks.{module}")
+            importlib.import_module(f"pmcheck.{module}")
         except ImportError:
             pass
     if name not in CHECK_FUNCTIONS:

@@ -18,9 +18,9 @@ from typing import Any
 
 import numpy as np
 
-from autograder.checks.common import as_shape, call, fail, rng, shape_text
-from autograder.checks.frameworks import Framework, get
-from autograder.checks.question import Question, Spec, require
+from pmcheck.common import as_shape, call, fail, rng, shape_text
+from pmcheck.frameworks import Framework, get
+from pmcheck.question import Question, Spec, require
 
 #: How one might list only the parameters that are trained, for the hints.
 _TRAINABLE_ONLY = {

@@ -1,4 +1,10 @@
-"""The command line: thin wrappers over release, grade, feedback, export and check."""
+"""The command line: thin wrappers over sources, release, grade, feedback, export and check.
+
+Like nbgrader's own commands, every instructor command works on the course in the current
+folder when it holds ``nbgrader_config.py``; ``--course DIR`` names another one, and
+without either it is the repository's ``exercises/``. Input is checked here, before the
+verb's modules load: they take seconds to import.
+"""
 from __future__ import annotations
 
 import argparse
@@ -6,122 +12,181 @@ import sys
 from pathlib import Path
 
 from .course import DEFAULT_COURSE, Course, CourseError
-from .kernel import Limits
-from .notebooks import read_notebook
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+def find_course(given: Path | None) -> Course:
+    """The course a command acts on: ``--course``, else the current folder, else ours."""
+    if given is not None:
+        return Course.open(given)
+    here = Path.cwd()
+    if (here / "nbgrader_config.py").is_file():
+        return Course.open(here)
+    return Course.open(DEFAULT_COURSE)
+
+
+# -- the verbs ---------------------------------------------------------------------------
+def sources(args: argparse.Namespace) -> int:
+    from .sources import TABLE, write_sources
+
+    # the learner's package ships the table of the repository's own course
+    ours = args.course.root.resolve() == DEFAULT_COURSE.resolve()
+    written = write_sources(args.course.root, TABLE if ours else None)
+    for path in written:
+        print(path)
+    if not written:
+        print(f"the notebooks in {args.course.source} already match the exercise sources")
+    return 0
+
+
+def release(args: argparse.Namespace) -> int:
+    from .release import release_assignments
+
+    for path in release_assignments(args.course.root, args.names or None):
+        print(path)
+    return 0
+
+
+def grade(args: argparse.Namespace) -> int:
+    from .grade import format_table, grade_assignment
+    from .kernel import Limits
+
+    limits = Limits(cell_timeout=args.cell_timeout) if args.cell_timeout else None
+    results = grade_assignment(args.course.root, args.name, students=args.students,
+                               workers=args.workers, progress=True, limits=limits,
+                               sandbox=False if args.no_sandbox else None,
+                               warm=not args.cold, release=args.release)
+    if not results:
+        print(f"nothing handed in for {args.name!r} in {args.course.submitted}",
+              file=sys.stderr)
+        return 0
+    print(f"{args.course.root}: {args.name}\n")
+    print(format_table(results))
+    print("\nScores are automatic points of the notebook that counts (the best one handed "
+          "in);\nanswers graded by hand are added in formgrader and appear in export.")
+    return 0
+
+
+def feedback(args: argparse.Namespace) -> int:
+    from .feedback import generate_feedback
+
+    for path in generate_feedback(args.course.root, args.name):
+        print(path)
+    return 0
+
+
+def export(args: argparse.Namespace) -> int:
+    from .export import export_grades
+
+    print(export_grades(args.course.root, args.to))
+    return 0
+
+
+def check(args: argparse.Namespace) -> int:
+    from pmcheck.cli import main as pmcheck_main
+
+    return pmcheck_main([str(args.notebook)])
+
+
+# -- the parser --------------------------------------------------------------------------
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError("must be positive")
+    return value
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(
         prog="python -m autograder",
-        description="Release, grade, give feedback on and export the course's assignments "
-                    "(around nbgrader), and let learners check their notebooks.")
-    verbs = parser.add_subparsers(dest="verb", required=True, metavar="COMMAND")
+        description="Make, release, grade, give feedback on and export the course's exercises "
+                    "(around nbgrader), and check a notebook as a learner would. Instructor "
+                    "commands act on the course in the current folder when it holds "
+                    "nbgrader_config.py, else on --course, else on the repository's "
+                    "exercises/.")
+    verbs = top.add_subparsers(dest="verb", required=True, metavar="COMMAND")
 
-    def with_course(sub: argparse.ArgumentParser) -> argparse.ArgumentParser:
-        sub.add_argument("--course", type=Path, default=DEFAULT_COURSE, metavar="DIR",
-                         help="the nbgrader course folder (default: the repository's "
-                              "exercises/)")
+    def verb(name: str, func, summary: str, description: str) -> argparse.ArgumentParser:
+        sub = verbs.add_parser(name, help=summary, description=description)
+        sub.set_defaults(func=func)
+        if func is not check:
+            sub.add_argument("--course", type=Path, default=None, metavar="DIR",
+                             help="the nbgrader course folder (default: the current folder "
+                                  "if it holds nbgrader_config.py, else the repository's "
+                                  "exercises/)")
         return sub
 
-    release = with_course(verbs.add_parser(
-        "release", help="write the student versions (no solutions, no hidden tests)"))
-    release.add_argument("assignments", nargs="*", metavar="ASSIGNMENT",
-                         help="assignments to release (default: all)")
+    verb("sources", sources, "make the nbgrader source notebooks from the exercise sources",
+         "Write source/<exercise>_<framework>/<exercise>_<framework>.ipynb from each "
+         "exercises/<exercise>.md (one MyST source per exercise, framework-tagged cells).")
 
-    grade = with_course(verbs.add_parser(
-        "grade", help="grade every submission of an assignment"))
-    grade.add_argument("assignment", metavar="ASSIGNMENT")
-    grade.add_argument("--workers", type=int, default=None, metavar="N",
-                       help="notebooks graded at once (default: two per core with the warm "
-                            "kernel factory, else one per core)")
-    grade.add_argument("--student", action="append", dest="students", metavar="ID",
-                       help="grade only this student (repeatable)")
-    grade.add_argument("--no-sandbox", action="store_true",
-                       help="run the kernels without the sandbox (only for submissions you "
-                            "trust: a hostile notebook could then reach this machine)")
-    grade.add_argument("--cell-timeout", type=float, default=None, metavar="SECONDS",
-                       help="interrupt a cell after this long (default: the course's "
-                       f"c.Execute.timeout, else {Limits.cell_timeout:g})")
+    sub = verb("release", release, "write the student versions (no solutions, no hidden "
+               "tests)", "Run nbgrader's generate_assignment on each assignment, recording "
+               "its test cells in the gradebook; the student notebooks go to release/.")
+    sub.add_argument("names", nargs="*", metavar="NAME",
+                     help="exercises (every framework) or assignments (default: all)")
 
-    feedback = with_course(verbs.add_parser(
-        "feedback", help="write HTML feedback for every graded student"))
-    feedback.add_argument("assignment", metavar="ASSIGNMENT")
+    sub = verb("grade", grade, "grade every hand-in of an exercise or assignment",
+               "Grade submitted/<student>/<assignment>/ for every student: each notebook in "
+               "a fresh sandboxed kernel, every verdict decided outside it; the gradebook "
+               "and autograded/ are written as nbgrader autograde would.")
+    sub.add_argument("name", metavar="NAME",
+                     help="an exercise (e.g. tying: every framework, the best counts) or one "
+                          "assignment (e.g. tying_mxnet)")
+    sub.add_argument("--student", action="append", dest="students", metavar="ID",
+                     help="grade only this student (repeatable)")
+    sub.add_argument("--workers", type=_positive_int, default=None, metavar="N",
+                     help="notebooks graded at once (default: two per core with the warm "
+                          "kernel factory, else one per core)")
+    sub.add_argument("--cell-timeout", type=_positive_float, default=None, metavar="SECONDS",
+                     help="interrupt a cell after this long (default: the course's "
+                          "c.Execute.timeout, else 120)")
+    sub.add_argument("--release", action="store_true",
+                     help="release again an assignment whose source changed since its "
+                          "release (new checksums mid-course: only if you mean it)")
+    sub.add_argument("--cold", action="store_true",
+                     help="start every kernel afresh instead of forking it from the warm "
+                          "kernel factory (slower; the same sandbox)")
+    sub.add_argument("--no-sandbox", action="store_true",
+                     help="run the kernels without the sandbox (only for submissions you "
+                          "trust: a hostile notebook could then reach this machine)")
 
-    export = with_course(verbs.add_parser(
-        "export", help="write a CSV of grades (nbgrader's columns and the fair score)"))
-    export.add_argument("--to", type=Path, default=None, metavar="FILE",
-                        help="where to write the CSV (default: DIR/grades.csv)")
+    sub = verb("feedback", feedback, "write HTML feedback for every graded student",
+               "Run nbgrader's generate_feedback, then write feedback/<student>/<exercise>.html "
+               "with each question, its points and the check's message.")
+    sub.add_argument("name", metavar="NAME", help="an exercise or one assignment")
 
-    check = verbs.add_parser(
-        "check", help="run a notebook's public tests and say what passed")
-    check.add_argument("notebook", type=Path, metavar="NOTEBOOK")
-    return parser
+    sub = verb("export", export, "write a CSV of grades, one row per student and exercise",
+               "Write each student's score for each exercise: the framework that counts, its "
+               "score with hand-graded points and the late penalty, out of its maximum.")
+    sub.add_argument("--to", type=Path, default=None, metavar="FILE",
+                     help="where to write the CSV (default: DIR/grades.csv)")
+
+    sub = verb("check", check, "check a notebook's public tests, as a learner would",
+               "The learner's self-check (pmcheck): run the saved notebook in a fresh kernel "
+               "with its public tests and say, question by question, what passed.")
+    sub.add_argument("notebook", type=Path, metavar="NOTEBOOK")
+    return top
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    args = parser().parse_args(argv)
     try:
-        return _run(args)
+        if args.func is not check:
+            args.course = find_course(args.course)
+            for name in getattr(args, "names", None) or [getattr(args, "name", None)]:
+                if name is not None:
+                    args.course.resolve(name)
+        return args.func(args)
     except CourseError as error:
         print(f"autograder: error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("autograder: interrupted", file=sys.stderr)
         return 130
-
-
-def _run(args: argparse.Namespace) -> int:
-    # Bad input is caught before the verb's modules load: they take seconds to import.
-    if args.verb == "check":
-        read_notebook(args.notebook)
-    else:
-        course = Course.open(args.course)
-        for assignment in getattr(args, "assignments", None) or [getattr(args, "assignment", None)]:
-            if assignment is not None:
-                course.require_assignment(assignment)
-    if args.verb == "release":
-        from .release import release_assignments
-
-        for path in release_assignments(args.course, args.assignments or None):
-            print(path)
-        return 0
-    if args.verb == "grade":
-        from .grade import format_table, grade_assignment
-
-        if args.workers is not None and args.workers < 1:
-            raise CourseError("--workers must be at least 1")
-        limits = None
-        if args.cell_timeout is not None:
-            if args.cell_timeout <= 0:
-                raise CourseError("--cell-timeout must be positive")
-            limits = Limits(cell_timeout=args.cell_timeout)
-        results = grade_assignment(args.course, args.assignment, students=args.students,
-                                   workers=args.workers, progress=True, limits=limits,
-                                   sandbox=False if args.no_sandbox else None)
-        if not results:
-            print(f"no submissions of {args.assignment!r} in {args.course / 'submitted'}",
-                  file=sys.stderr)
-            return 0
-        print(format_table(results))
-        print("\nScores are automatic points of the notebook that counts (the best one "
-              "handed in);\nanswers graded by hand are added in formgrader and appear in "
-              "export.")
-        return 0
-    if args.verb == "feedback":
-        from .feedback import generate_feedback
-
-        for path in generate_feedback(args.course, args.assignment):
-            print(path.parent)
-        return 0
-    if args.verb == "export":
-        from .export import export_grades
-
-        print(export_grades(args.course, args.to))
-        return 0
-    if args.verb == "check":
-        from .check import check_notebook, format_report
-
-        result = check_notebook(args.notebook)
-        print(format_report(result))
-        return 0 if result.all_passed else 1
-    raise AssertionError(f"unhandled command {args.verb}")

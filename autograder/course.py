@@ -8,14 +8,13 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
+from pmcheck import FRAMEWORKS  # re-exported: the one list of the frameworks
 from traitlets.config import Config
 from traitlets.config.loader import PyFileConfigLoader
 
 #: The repository's own course; every command works on it unless told otherwise.
 DEFAULT_COURSE = Path(__file__).resolve().parent.parent / "exercises"
 
-#: The frameworks every assignment comes in, in the order the book shows them.
-FRAMEWORKS = ("pytorch", "mxnet", "mindspore")
 
 
 def _tools_on_path() -> None:
@@ -108,6 +107,29 @@ class Course:
         return sorted(p.name for p in self.source.iterdir() if p.is_dir() and
                       not p.name.startswith("."))
 
+    def exercises(self) -> dict[str, list[str]]:
+        """Each exercise and its assignments, one per framework, in framework order."""
+        groups: dict[str, list[str]] = {}
+        for assignment in self.assignments():
+            groups.setdefault(exercise_of(assignment), []).append(assignment)
+        return {name: sorted(found, key=_framework_order) for name, found in groups.items()}
+
+    def resolve(self, name: str) -> tuple[str, list[str]]:
+        """The exercise ``name`` means and the assignments it covers.
+
+        An exercise (``tying``) covers its assignment in every framework; an assignment
+        (``tying_mxnet``) covers itself. Anything else is a one-line error naming the choices.
+        """
+        exercises = self.exercises()
+        if name in exercises:
+            return name, exercises[name]
+        if name in self.assignments():
+            return exercise_of(name), [name]
+        choices = ", ".join(exercises) or "none"
+        raise CourseError(f"{self.root} has no exercise or assignment {name!r} (its exercises: "
+                          f"{choices}; or name one framework's assignment, e.g. "
+                          f"{next(iter(exercises.values()), ['tying_mxnet'])[0]})")
+
     def require_assignment(self, assignment: str) -> str:
         """``assignment`` if the course has it; otherwise a one-line error naming the choices."""
         known = self.assignments()
@@ -133,6 +155,28 @@ class Course:
 
     def released_path(self, assignment: str, notebook: str) -> Path:
         return self.release / assignment / f"{notebook}.ipynb"
+
+
+def counted(scores: dict[str, tuple[float, float]]) -> str | None:
+    """The course's one rule for a learner who hands in several frameworks: which counts.
+
+    ``scores`` maps each notebook handed in to its (score, maximum). The best fraction of
+    its own maximum counts; a tie goes to the larger maximum, then to the framework that
+    comes first. None when nothing was handed in.
+    """
+    if not scores:
+        return None
+    def merit(name: str) -> tuple:
+        score, maximum = scores[name]
+        order, _ = _framework_order(name)
+        return (score / maximum if maximum else 0.0, maximum, -order)
+
+    return max(sorted(scores), key=merit)
+
+
+def exercise_of(assignment: str) -> str:
+    """The exercise an assignment is a framework's version of (``tying_mxnet`` -> tying)."""
+    return assignment.rsplit("_", 1)[0] if framework_of(assignment) else assignment
 
 
 def copy_course(origin: Path | str, root: Path | str) -> Course:

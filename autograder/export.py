@@ -1,83 +1,86 @@
-"""``export``: a CSV of grades with nbgrader's columns plus the per-framework score."""
+"""``export``: a CSV of grades, one row per student and exercise, the counted framework's score.
+
+nbgrader's own ``nbgrader export`` still lists every assignment (one per framework); this
+file answers what an instructor asks of a course taught in three frameworks: what did each
+student score on each exercise, in the framework that counts.
+"""
 from __future__ import annotations
 
 import csv
 from dataclasses import dataclass
 from pathlib import Path
 
-from .course import Course
+from .course import Course, counted
 
-#: The columns ``nbgrader export`` writes, in its order.
-NBGRADER_COLUMNS = ["assignment", "duedate", "timestamp", "student_id", "last_name",
-                    "first_name", "email", "raw_score", "late_submission_penalty", "score",
-                    "max_score"]
-#: Ours: the notebook that counts (best of those submitted) and its score out of its max.
-FAIR_COLUMNS = ["counted_notebook", "fair_score", "fair_max_score"]
+#: The columns, in order. A cell is blank when there is nothing to say (not handed in).
+COLUMNS = ["exercise", "student_id", "last_name", "first_name", "email",
+           "counted_assignment", "score", "max_score", "late_penalty", "hand_grading_pending",
+           "frameworks_handed_in", "submitted_at"]
 
 
 @dataclass(frozen=True)
-class NotebookScore:
-    name: str
-    score: float  #: after the late penalty, manual grades included
+class HandIn:
+    """One graded assignment of one student, as the gradebook has it."""
+
+    assignment: str
+    score: float  #: after the late penalty, hand-graded points included
     max_score: float
+    late_penalty: float
+    pending: bool  #: some answer still waits to be graded by hand
+    timestamp: str
 
 
 def export_grades(course_dir: Path | str | None = None, to: Path | str | None = None) -> Path:
-    """Write one row per (assignment, student) to ``to`` (default: <course>/grades.csv).
-
-    nbgrader's columns hold its totals over all the assignment's notebooks; the
-    ``fair_*`` columns count only the best notebook the student submitted, out of that
-    notebook's maximum, so a learner of one framework is not marked down for the others.
-    """
-    from nbgrader.api import Gradebook, MissingEntry
+    """Write the grades to ``to`` (default: <course>/grades.csv); returns the path."""
+    from nbgrader.api import Gradebook
 
     course = Course.open(course_dir)
     dest = Path(to) if to else course.root / "grades.csv"
     dest.parent.mkdir(parents=True, exist_ok=True)
-    with Gradebook(course.db_url, course.coursedir().course_id) as gradebook, \
-            dest.open("w", newline="") as handle:
-        writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(NBGRADER_COLUMNS + FAIR_COLUMNS)
-        for assignment in gradebook.assignments:
-            for student in gradebook.students:
-                row = {"assignment": assignment.name, "duedate": assignment.duedate,
-                       "student_id": student.id, "last_name": student.last_name,
-                       "first_name": student.first_name, "email": student.email,
-                       "max_score": assignment.max_score}
-                notebooks = []
-                try:
-                    submission = gradebook.find_submission(assignment.name, student.id)
-                except MissingEntry:
-                    row.update(timestamp="", raw_score=0.0, late_submission_penalty=0.0,
-                               score=0.0)
-                else:
-                    penalty = submission.late_submission_penalty
-                    row.update(timestamp=submission.timestamp, raw_score=submission.score,
-                               late_submission_penalty=penalty,
-                               score=max(0.0, submission.score - penalty))
-                    handed_in = _handed_in(course, student.id, assignment.name)
-                    notebooks = [NotebookScore(nb.notebook.name, max(
-                        0.0, nb.score - (nb.late_submission_penalty or 0.0)), nb.max_score)
-                        for nb in submission.notebooks if nb.notebook.name in handed_in]
-                row.update(_fair(notebooks, [nb.max_score for nb in assignment.notebooks]))
-                writer.writerow(["" if row[key] is None else str(row[key])
-                                 for key in NBGRADER_COLUMNS + FAIR_COLUMNS])
+    rows = []
+    with Gradebook(course.db_url, course.coursedir().course_id) as gradebook:
+        known = {a.name for a in gradebook.assignments}
+        for exercise, assignments in sorted(course.exercises().items()):
+            graded = [a for a in assignments if a in known]
+            for student in sorted(gradebook.students, key=lambda s: s.id):
+                hand_ins = [h for a in graded if (h := _hand_in(gradebook, a, student.id))]
+                rows.append(_row(exercise, student, hand_ins))
+    with dest.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, COLUMNS, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
     return dest
 
 
-def _handed_in(course: Course, student: str, assignment: str) -> set[str]:
-    """The notebooks a student handed in (still in submitted/, or graded in autograded/)."""
-    names = set()
-    for folder in (course.submitted, course.autograded):
-        names |= {p.stem for p in (folder / student / assignment).glob("*.ipynb")}
-    return names
+def _hand_in(gradebook, assignment: str, student: str) -> HandIn | None:
+    from nbgrader.api import MissingEntry
+
+    try:
+        submission = gradebook.find_submission(assignment, student)
+    except MissingEntry:
+        return None
+    penalty = submission.late_submission_penalty or 0.0
+    return HandIn(assignment, max(0.0, submission.score - penalty), submission.max_score,
+                  penalty, bool(submission.needs_manual_grade),
+                  "" if submission.timestamp is None else str(submission.timestamp))
 
 
-def _fair(notebooks: list[NotebookScore], maxima: list[float]) -> dict[str, object]:
-    if not notebooks:
-        return {"counted_notebook": "", "fair_score": 0.0,
-                "fair_max_score": max(maxima, default=0.0)}
-    best = max(notebooks, key=lambda nb: (nb.score / nb.max_score if nb.max_score else 0.0,
-                                          nb.max_score))
-    return {"counted_notebook": best.name, "fair_score": best.score,
-            "fair_max_score": best.max_score}
+def _row(exercise: str, student, hand_ins: list[HandIn]) -> dict[str, str]:
+    row = {"exercise": exercise, "student_id": student.id,
+           "last_name": student.last_name or "", "first_name": student.first_name or "",
+           "email": student.email or ""}
+    if not hand_ins:
+        return {column: row.get(column, "") for column in COLUMNS}
+    by_name = {h.assignment: h for h in hand_ins}
+    best = by_name[counted({h.assignment: (h.score, h.max_score) for h in hand_ins})]
+    row.update(counted_assignment=best.assignment, score=_number(best.score),
+               max_score=_number(best.max_score), late_penalty=_number(best.late_penalty),
+               hand_grading_pending="yes" if best.pending else "no",
+               frameworks_handed_in=";".join(h.assignment.rsplit("_", 1)[-1]
+                                             for h in hand_ins),
+               submitted_at=best.timestamp)
+    return row
+
+
+def _number(value: float) -> str:
+    return f"{value:g}"

@@ -1,11 +1,16 @@
-"""``feedback``: nbgrader's HTML feedback per student, with a plain-words summary page."""
+"""``feedback``: nbgrader's HTML feedback per notebook, and a plain-words page per exercise.
+
+nbgrader writes ``feedback/<student>/<assignment>/<notebook>.html`` (and wipes that folder
+when asked to write it again); our summary of an exercise goes beside those folders, at
+``feedback/<student>/<exercise>.html``, so that it survives ``nbgrader generate_feedback``.
+"""
 from __future__ import annotations
 
 import html
 from dataclasses import dataclass
 from pathlib import Path
 
-from .course import Course, CourseError, quiet_log
+from .course import Course, CourseError, counted, quiet_log
 from .notebooks import NotebookError, failure_message, grade_id, is_auto_test, read_notebook
 
 
@@ -19,34 +24,42 @@ class QuestionLine:
 
 @dataclass(frozen=True)
 class NotebookFeedback:
+    assignment: str
     name: str
     score: float
     max_score: float
     questions: list[QuestionLine]
 
 
-def generate_feedback(course_dir: Path | str | None, assignment: str) -> list[Path]:
-    """Write feedback/<student>/<assignment>/: one HTML page per notebook and summary.html.
+def generate_feedback(course_dir: Path | str | None, name: str) -> list[Path]:
+    """Write the feedback of an exercise (or one assignment) for every graded student.
 
     Needs ``grade`` to have run. Returns the summary pages, one per student.
     """
     from nbgrader.apps.api import NbGraderAPI
 
     course = Course.open(course_dir)
-    course.require_assignment(assignment)
-    students = sorted(p.parent.name for p in course.autograded.glob(f"*/{assignment}"))
+    exercise, assignments = course.resolve(name)
+    graded = {a: sorted(p.parent.name for p in course.autograded.glob(f"*/{a}"))
+              for a in assignments}
+    students = sorted({s for found in graded.values() for s in found})
     if not students:
-        raise CourseError(f"nothing graded yet for {assignment!r}: run grade first")
+        raise CourseError(f"nothing graded yet for {name!r} in {course.autograded}: run "
+                          "grade first")
     api = NbGraderAPI(coursedir=course.coursedir(), config=course.config, log=quiet_log())
-    result = api.generate_feedback(assignment)
-    if not result["success"]:
-        raise CourseError(f"nbgrader could not write feedback for {assignment!r}")
+    for assignment in assignments:
+        if graded[assignment]:
+            result = api.generate_feedback(assignment)
+            if not result["success"]:
+                raise CourseError(f"nbgrader could not write feedback for {assignment!r} in "
+                                  f"{course.feedback}")
     pages = []
     for student in students:
-        notebooks = _notebook_feedback(course, student, assignment)
-        page = course.feedback / student / assignment / "summary.html"
+        notebooks = [nb for a in assignments if student in graded[a]
+                     for nb in _notebook_feedback(course, student, a)]
+        page = course.feedback / student / f"{exercise}.html"
         page.parent.mkdir(parents=True, exist_ok=True)
-        page.write_text(_summary_html(student, assignment, notebooks), encoding="utf-8")
+        page.write_text(_summary_html(student, exercise, notebooks), encoding="utf-8")
         pages.append(page)
     return pages
 
@@ -70,7 +83,8 @@ def _notebook_feedback(course: Course, student: str, assignment: str) -> list[No
                 score = None if pending else grade.score
                 message = messages.get(grade.name, "") if score != grade.max_score else ""
                 questions.append(QuestionLine(grade.name, score, grade.max_score, message))
-            result.append(NotebookFeedback(path.stem, stored.score, stored.max_score, questions))
+            result.append(NotebookFeedback(assignment, path.stem, stored.score,
+                                           stored.max_score, questions))
     return result
 
 
@@ -79,28 +93,29 @@ def _cell_order(nb, name: str) -> int:
     return ids.index(name) if name in ids else len(ids)
 
 
-def _summary_html(student: str, assignment: str, notebooks: list[NotebookFeedback]) -> str:
+def _summary_html(student: str, exercise: str, notebooks: list[NotebookFeedback]) -> str:
     esc = html.escape
     parts = [f"<!DOCTYPE html><html><head><meta charset='utf-8'>"
-             f"<title>{esc(assignment)}: feedback for {esc(student)}</title>"
+             f"<title>{esc(exercise)}: feedback for {esc(student)}</title>"
              "<style>body{font-family:sans-serif;max-width:50em;margin:2em auto}"
              "td,th{padding:.3em .6em;text-align:left;vertical-align:top}"
              ".ok{color:#1a7f37}.no{color:#cf222e}.wait{color:#9a6700}</style></head><body>",
-             f"<h1>{esc(assignment)}: feedback for {esc(student)}</h1>"]
+             f"<h1>{esc(exercise)}: feedback for {esc(student)}</h1>"]
     if not notebooks:
         parts.append("<p>No notebook of yours could be graded.</p>")
     if len(notebooks) > 1:
-        best = max(notebooks, key=lambda n: n.score / n.max_score if n.max_score else 0)
+        best = counted({nb.name: (nb.score, nb.max_score) for nb in notebooks})
         parts.append(f"<p>You handed in several frameworks; the best one counts: "
-                     f"<b>{esc(best.name)}</b>.</p>")
+                     f"<b>{esc(best)}</b>.</p>")
     for nb in notebooks:
         parts.append(f"<h2>{esc(nb.name)}: {nb.score:g} / {nb.max_score:g} points</h2>"
-                     f"<p><a href='{esc(nb.name)}.html'>The graded notebook</a> shows every "
-                     "cell with its output.</p><table><tr><th>question</th><th>points</th>"
-                     "<th>what the check said</th></tr>")
+                     f"<p><a href='{esc(nb.assignment)}/{esc(nb.name)}.html'>The graded "
+                     "notebook</a> shows every cell with its output.</p><table><tr>"
+                     "<th>question</th><th>points</th><th>what the check said</th></tr>")
         for q in nb.questions:
             if q.score is None:
-                verdict = f"<td class='wait'>? / {q.max_score:g}</td><td>graded by hand, not yet</td>"
+                verdict = (f"<td class='wait'>? / {q.max_score:g}</td>"
+                           "<td>graded by hand, not yet</td>")
             else:
                 css = "ok" if q.score >= q.max_score else "no"
                 verdict = (f"<td class='{css}'>{q.score:g} / {q.max_score:g}</td>"

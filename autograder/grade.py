@@ -1,18 +1,17 @@
-"""``grade``: grade every submission of an assignment, in parallel fresh kernels.
+"""``grade``: grade every hand-in of an exercise, each notebook in a fresh sandboxed kernel.
 
+Each framework's version of an exercise is an nbgrader assignment of its own
+(``tying_mxnet``), so nbgrader's views score a learner out of that notebook's points; a
+learner who hands in several frameworks is scored by the best (``course.counted``).
 For each submitted notebook the instructor's version (from the release and the
 gradebook, hidden tests included) is rebuilt and only the student's answer cells,
 matched by nbgrader ``grade_id``, are copied in: edited, deleted, reordered or added
 test cells do not matter. Each notebook runs in its own sandboxed kernel through
 :mod:`autograder.kernel`, with a probe cell in place of each test cell; every verdict is
 decided here, from the data the probes send back (:mod:`autograder.judging`), never in the
-kernel. Kernels run in parallel; this process alone writes the gradebook (with nbgrader's
-own ``SaveAutoGrades``), so formgrader, ``generate_feedback`` and ``export`` see the
-results as if ``nbgrader autograde`` had made them.
-
-A learner who studies one framework submits that framework's notebook only; the
-assignment's score is the best of the notebooks they submitted, out of that
-notebook's maximum. nbgrader's per-notebook scores stay in the gradebook.
+kernel. Kernels run in parallel; this process alone writes the gradebook (the way
+nbgrader's ``SaveAutoGrades`` does), so formgrader, ``generate_feedback`` and ``export``
+see the results as if ``nbgrader autograde`` had made them.
 """
 from __future__ import annotations
 
@@ -33,7 +32,9 @@ from pathlib import Path
 import nbformat
 from nbformat import NotebookNode
 
-from .course import FRAMEWORKS, Course, CourseError, quiet_log
+from pmcheck import FRAMEWORK_MODULES
+
+from .course import FRAMEWORKS, Course, CourseError, counted, quiet_log
 from .execute import Execution, run_notebook
 from .judging import TestCell, Verdict, plan_probes, read_test_cells
 from .kernel import (FactoryError, KernelFactory, Limits, Scratch, sandbox_available,
@@ -42,6 +43,10 @@ from .notebooks import NotebookError, grade_id, is_answer, is_auto_test, points,
 from .release import ensure_released
 from .review import Flag, machinery_flags
 
+#: The tag of the learner's self-check cell (``check(...)``): grading does not run it, as
+#: it would only run the public tests a second time.
+SELF_CHECK = "self-check"
+SELF_CHECK_NOTE = "# the learner's self-check: not run when the notebook is graded"
 #: Files beside a notebook larger than this are not copied into the kernel's folder.
 MAX_DATA_FILE_BYTES = 16 << 20
 
@@ -59,15 +64,15 @@ class QuestionResult:
 
 @dataclass(frozen=True)
 class SubmissionResult:
-    """One student's automatic score for an assignment.
+    """One student's automatic score for an exercise.
 
     ``score`` and ``max_score`` are those of the notebook that counts (the best one
-    the student submitted); answers graded by hand are not included. ``questions``
-    lists every auto-graded question of every notebook the student submitted.
+    the student handed in, see ``course.counted``); answers graded by hand are not
+    included. ``questions`` lists every auto-graded question of every notebook handed in.
     """
 
     student: str
-    assignment: str
+    exercise: str
     score: float
     max_score: float
     problems: list[str]
@@ -98,11 +103,16 @@ class _NotebookOutcome:
         return sum(q.max_score for q in self.questions)
 
 
-def grade_assignment(course_dir: Path | str | None, assignment: str, *,
+def grade_assignment(course_dir: Path | str | None, name: str, *,
                      students: list[str] | None = None, workers: int | None = None,
                      progress: bool = False, limits: Limits | None = None,
-                     sandbox: bool | None = None, warm: bool = True) -> list[SubmissionResult]:
-    """Grade ``submitted/<student>/<assignment>/`` for every (or each given) student.
+                     sandbox: bool | None = None, warm: bool = True,
+                     release: bool = False) -> list[SubmissionResult]:
+    """Grade every (or each given) student's hand-in of an exercise or of one assignment.
+
+    ``name`` is an exercise (``tying``: its assignments in every framework, the best one
+    counting) or one nbgrader assignment (``tying_mxnet``). A student's notebooks are read
+    from ``submitted/<student>/<assignment>/``.
 
     ``sandbox`` runs each kernel in its own sandbox (:mod:`autograder.sandbox`); by default
     it does, and grading stops with the reason if no sandbox can start here.
@@ -110,44 +120,53 @@ def grade_assignment(course_dir: Path | str | None, assignment: str, *,
     kernel from a kernel factory that imported its notebook's frameworks once
     (:mod:`autograder.factory`); if a factory cannot start, grading says so in one line
     and starts those kernels afresh.
-    ``limits`` default to :class:`Limits`, with the cell timeout of the course's
-    ``c.Execute.timeout`` when it sets one. Results come back sorted by student; nothing
-    a submission does raises here.
+    ``limits`` default to :class:`Limits`, with the course's nbgrader cell timeout of
+    ``c.Execute.timeout`` when it sets one. An assignment never released is released
+    first; one whose source changed since is released again only with ``release``.
+    Results come back sorted by student; nothing a submission does raises here.
     """
     course = Course.open(course_dir)
-    course.require_assignment(assignment)
+    exercise, assignments = course.resolve(name)
+    everyone = sorted({s for assignment in assignments for s in course.students(assignment)})
+    if students is not None:
+        unknown = sorted(set(students) - set(everyone))
+        if unknown:
+            raise CourseError(f"no hand-in of {name!r} in {course.submitted} from: "
+                              f"{', '.join(unknown)}")
+        everyone = sorted(set(students))
     if sandbox is None:
         if not sandbox_available():
             raise CourseError(f"cannot grade safely: no sandbox can start here "
                               f"({sandbox_problem()}); grade where Linux user namespaces "
                               "work, or pass --no-sandbox for submissions you trust")
         sandbox = True
-    needs = {name: tuple(frameworks_imported(
-        [read_notebook(course.source / assignment / f"{name}.ipynb")]))
-        for name in course.notebooks(assignment)}
+    needs = {notebook: tuple(frameworks_imported(
+        [read_notebook(course.source / assignment / f"{notebook}.ipynb")]))
+        for assignment in assignments for notebook in course.notebooks(assignment)}
     kernels = _Kernels(sandbox, warm and sandbox, needs)
     try:
-        return _grade(course, assignment, students, workers, progress, limits, kernels)
+        return _grade(course, exercise, assignments, everyone, workers, progress, limits,
+                      kernels, release)
     finally:
         kernels.close()
 
 
-def _grade(course: Course, assignment: str, students: list[str] | None, workers: int | None,
-           progress: bool, limits: Limits | None, kernels: _Kernels) -> list[SubmissionResult]:
-    everyone = course.students(assignment)
-    if students is not None:
-        unknown = sorted(set(students) - set(everyone))
-        if unknown:
-            raise CourseError(f"no submission of {assignment!r} from: {', '.join(unknown)}")
-        everyone = sorted(set(students))
-    ensure_released(course, assignment)
-    templates = instructor_notebooks(course, assignment)
-    tests = {name: read_test_cells(nb, name) for name, nb in templates.items()}
-    grader = _Grader(course, assignment, templates, tests, limits or course_limits(course),
-                     kernels)
+def _grade(course: Course, exercise: str, assignments: list[str], students: list[str],
+           workers: int | None, progress: bool, limits: Limits | None,
+           kernels: _Kernels, release: bool) -> list[SubmissionResult]:
+    templates: dict[str, NotebookNode] = {}
+    assignment_of: dict[str, str] = {}
+    for assignment in assignments:
+        ensure_released(course, assignment, again=release)
+        for notebook, nb in instructor_notebooks(course, assignment).items():
+            templates[notebook] = nb
+            assignment_of[notebook] = assignment
+    tests = {notebook: read_test_cells(nb, notebook) for notebook, nb in templates.items()}
+    grader = _Grader(course, exercise, templates, assignment_of, tests,
+                     limits or course_limits(course), kernels)
     workers = max(1, workers or default_workers(kernels.warm))
     try:
-        return asyncio.run(grader.grade_all(everyone, workers, progress))
+        return asyncio.run(grader.grade_all(students, workers, progress))
     finally:
         grader.recorder.close()
 
@@ -186,6 +205,8 @@ def instructor_notebooks(course: Course, assignment: str) -> dict[str, NotebookN
                         cell.source = source.source
                 if cell.cell_type == "code":
                     cell.outputs, cell.execution_count = [], None
+                if SELF_CHECK in cell.metadata.get("tags", []):
+                    cell.source = SELF_CHECK_NOTE
             templates[name] = nb
     return templates
 
@@ -251,8 +272,8 @@ def frameworks_imported(notebooks) -> list[str]:
     return [framework for framework in FRAMEWORKS if framework in found]
 
 
-#: The module a framework is imported as.
-IMPORTS = {"torch": "pytorch", "mxnet": "mxnet", "mindspore": "mindspore"}
+#: The framework each module belongs to.
+IMPORTS = {module: framework for framework, module in FRAMEWORK_MODULES.items()}
 
 
 class _Kernels:
@@ -340,11 +361,13 @@ class _Kernels:
 class _Grader:
     """Runs the kernels concurrently and records each finished student at once."""
 
-    def __init__(self, course: Course, assignment: str, templates: dict[str, NotebookNode],
-                 tests: dict[str, list[TestCell]], limits: Limits, kernels: _Kernels) -> None:
+    def __init__(self, course: Course, exercise: str, templates: dict[str, NotebookNode],
+                 assignment_of: dict[str, str], tests: dict[str, list[TestCell]],
+                 limits: Limits, kernels: _Kernels) -> None:
         self.course = course
-        self.assignment = assignment
-        self.templates = templates
+        self.exercise = exercise
+        self.templates = templates  #: notebook name -> the instructor's notebook
+        self.assignment_of = assignment_of  #: notebook name -> its nbgrader assignment
         self.tests = tests
         self.limits = limits
         self.kernels = kernels
@@ -355,7 +378,7 @@ class _Grader:
         from tqdm import tqdm
 
         slots = asyncio.Semaphore(workers)
-        with tqdm(total=len(students), desc=f"grading {self.assignment}", unit="submission",
+        with tqdm(total=len(students), desc=f"grading {self.exercise}", unit="submission",
                   file=sys.stderr, disable=not progress, leave=False) as bar:
             async def one(student: str) -> SubmissionResult:
                 result = await self.grade_student(student, slots)
@@ -366,22 +389,38 @@ class _Grader:
         return sorted(results, key=lambda r: r.student)
 
     async def grade_student(self, student: str, slots: asyncio.Semaphore) -> SubmissionResult:
-        folder = self.course.submission_dir(student, self.assignment)
-        refused = _refused_folder(self.course, student, self.assignment)
+        """Grade and record each assignment of the exercise the student handed in."""
+        assignments = sorted(set(self.assignment_of.values()),
+                             key=list(self.assignment_of.values()).index)
+        handed_in = [a for a in assignments
+                     if os.path.lexists(self.course.submission_dir(student, a))]
+        results = await asyncio.gather(*(self.grade_hand_in(student, a, slots)
+                                         for a in handed_in))
+        outcomes = [o for found, _ in results for o in found]
+        problems = [p for _, lines in results for p in lines]
+        return _summarize(student, self.exercise, outcomes, problems, self.templates)
+
+    async def grade_hand_in(self, student: str, assignment: str, slots: asyncio.Semaphore,
+                            ) -> tuple[list[_NotebookOutcome], list[str]]:
+        """One nbgrader submission: its notebooks graded, then recorded in the gradebook."""
+        folder = self.course.submission_dir(student, assignment)
+        names = [n for n, a in self.assignment_of.items() if a == assignment]
+        refused = _refused_folder(self.course, student, assignment)
         if refused:
-            # recorded as zero, so that the instructor's export shows the student
-            outcomes = [_NotebookOutcome(name, False) for name in self.templates]
+            # recorded as zero, so that the instructor's views show the hand-in
+            outcomes = [_NotebookOutcome(n, True, None, _unscored(self.templates[n], n,
+                                                                   refused)) for n in names]
             problems = [refused]
             try:
-                await self.recorder.record(student, self.assignment, outcomes, None,
-                                           files=False)
+                await self.recorder.record(student, assignment, outcomes, None, files=False)
             except Exception as error:  # noqa: BLE001
                 problems.append(f"could not record in the gradebook: {type(error).__name__}: "
                                 f"{error}")
-            return _summarize(student, self.assignment, outcomes, problems, self.templates)
-        problems = [f"ignored {p.name}: not a notebook of this assignment (expected "
-                    f"{_expected(self.templates)})"
-                    for p in sorted(folder.glob("*.ipynb")) if p.stem not in self.templates]
+            return outcomes, problems
+        expected = ", ".join(f"{n}.ipynb" for n in names)
+        problems = [f"ignored {assignment}/{p.name}: grading reads {expected} (rename the file "
+                    "if it is your work)" for p in sorted(folder.glob("*.ipynb"))
+                    if p.stem not in names]
 
         async def graded(name: str) -> _NotebookOutcome:
             async with slots:
@@ -393,15 +432,17 @@ class _Grader:
                                             [f"{name}.ipynb: not graded, internal error: "
                                              f"{type(error).__name__}: {error}"])
 
-        outcomes = await asyncio.gather(*(graded(name) for name in self.templates))
+        outcomes = list(await asyncio.gather(*(graded(name) for name in names)))
+        if not any(o.submitted for o in outcomes):
+            problems.append(f"{assignment}: no {expected} in {folder}")
         timestamp, problem = submission_timestamp(folder)
         if problem:
             problems.append(problem)
         try:
-            await self.recorder.record(student, self.assignment, outcomes, timestamp)
+            await self.recorder.record(student, assignment, outcomes, timestamp)
         except Exception as error:  # noqa: BLE001
             problems.append(f"could not record in the gradebook: {type(error).__name__}: {error}")
-        return _summarize(student, self.assignment, outcomes, problems, self.templates)
+        return outcomes, problems
 
     async def grade_notebook(self, folder: Path, name: str) -> _NotebookOutcome:
         path = folder / f"{name}.ipynb"
@@ -420,7 +461,7 @@ class _Grader:
         with tempfile.TemporaryDirectory(prefix="autograder-") as tmp:
             scratch = Scratch(work=Path(tmp) / "work", run=Path(tmp) / "run")
             notes += _copy_files(folder, scratch.work, skip=("timestamp.txt",))
-            _copy_files(self.course.source / self.assignment, scratch.work)
+            _copy_files(self.course.source / self.assignment_of[name], scratch.work)
             execution = await self.kernels.run(name, plan.notebook, scratch, self.limits,
                                                frozenset(c.index for c in plan.cells))
         verdicts = plan.judge(execution.notebook, execution.payloads)
@@ -509,7 +550,7 @@ def _expected(templates: dict[str, NotebookNode]) -> str:
     return ", ".join(f"{name}.ipynb" for name in templates)
 
 
-def _summarize(student: str, assignment: str, outcomes: list[_NotebookOutcome],
+def _summarize(student: str, exercise: str, outcomes: list[_NotebookOutcome],
                problems: list[str], templates: dict[str, NotebookNode]) -> SubmissionResult:
     submitted = [o for o in outcomes if o.submitted]
     questions = [q for o in submitted for q in o.questions]
@@ -521,11 +562,11 @@ def _summarize(student: str, assignment: str, outcomes: list[_NotebookOutcome],
             problems.append(f"no notebook submitted (expected one of {_expected(templates)})")
         best_max = max((sum(points(c) for c in nb.cells if is_auto_test(c))
                         for nb in templates.values()), default=0.0)
-        return SubmissionResult(student, assignment, 0.0, best_max, problems, questions,
+        return SubmissionResult(student, exercise, 0.0, best_max, problems, questions,
                                 flags=flags, seconds=seconds)
-    best = max(submitted, key=lambda o: (o.score / o.max_score if o.max_score else 0.0,
-                                         o.max_score))
-    return SubmissionResult(student, assignment, best.score, best.max_score, problems,
+    best = {o.name: o for o in submitted}[counted({o.name: (o.score, o.max_score)
+                                                  for o in submitted})]
+    return SubmissionResult(student, exercise, best.score, best.max_score, problems,
                             questions, best.name, flags, seconds)
 
 

@@ -11,7 +11,6 @@ never a traceback.
 """
 from __future__ import annotations
 
-import ast
 import secrets
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,35 +18,15 @@ from typing import Any
 import nbformat
 from nbformat import NotebookNode
 
+from pmcheck import cells as _cells
 from pmcheck import wire
+from pmcheck.cells import CheckCall, shown_source
 from pmcheck.probing import MIME
-from pmcheck.question import Question, lookup
 from .course import CourseError
 from .notebooks import grade_id, is_auto_test, points
 
-HIDDEN_BEGIN, HIDDEN_END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
-HIDDEN_NOTE = "# hidden tests: they ran on fresh random inputs; their code is not shown"
 #: ename of the error output that carries a failed verdict, as a failed assert would.
 FAILED = "AssertionError"
-
-
-@dataclass(frozen=True)
-class CheckCall:
-    """One check-function call of a test cell, e.g. ``tying.check_tied_net(make_tied_net, ...)``."""
-
-    function: str  #: ``module.check_function``
-    answer: str  #: the name of the learner's function or class
-    framework: str | None
-    kwargs: dict[str, Any]
-
-    @property
-    def question(self) -> Question:
-        return lookup(self.function)[0]
-
-    def specs(self) -> list[dict[str, Any]]:
-        """Fresh trials for this call, drawn here."""
-        question, variant = lookup(self.function)
-        return question.specs(variant, self.framework, **self.kwargs)
 
 
 @dataclass(frozen=True)
@@ -87,63 +66,9 @@ def read_test_cells(nb: NotebookNode, notebook: str) -> list[TestCell]:
 def parse_checks(source: str, where: str) -> list[CheckCall]:
     """The check calls of a test cell's source; a one-line CourseError for anything else."""
     try:
-        tree = ast.parse(source)
-    except SyntaxError as error:
-        raise CourseError(f"{where}: line {error.lineno}: {error.msg}") from None
-    modules: dict[str, str] = {}
-    calls = []
-    for statement in tree.body:
-        line = f"{where}, line {statement.lineno}"
-        if isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant) \
-                and isinstance(statement.value.value, str):
-            continue  # the docstring
-        if isinstance(statement, ast.ImportFrom) and statement.module == "pmcheck":
-            modules.update({alias.asname or alias.name: alias.name for alias in statement.names})
-            continue
-        call = statement.value if isinstance(statement, ast.Expr) else None
-        if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute)
-                and isinstance(call.func.value, ast.Name) and call.func.value.id in modules):
-            raise CourseError(f"{line}: grading runs only calls of pmcheck functions "
-                              "in a test cell (its verdict is decided outside the kernel)")
-        calls.append(_check_call(call, modules[call.func.value.id], line))
-    if not calls:
-        raise CourseError(f"{where}: the test cell calls no check")
-    return calls
-
-
-def _check_call(call: ast.Call, module: str, line: str) -> CheckCall:
-    function = f"{module}.{call.func.attr}"
-    try:
-        lookup(function)
-    except KeyError:
-        raise CourseError(f"{line}: pmcheck has no check {function}") from None
-    if not call.args or not isinstance(call.args[0], ast.Name):
-        raise CourseError(f"{line}: the first argument of {function} must name the answer")
-    try:
-        positional = [ast.literal_eval(arg) for arg in call.args[1:]]
-        kwargs = {kw.arg: ast.literal_eval(kw.value) for kw in call.keywords}
-    except ValueError:
-        raise CourseError(f"{line}: the arguments of {function} after the answer must be "
-                          "literals") from None
-    if None in kwargs or len(positional) > 1:
-        raise CourseError(f"{line}: pass {function}'s options by name")
-    framework = positional[0] if positional else kwargs.pop("framework", None)
-    return CheckCall(function, call.args[0].id, framework, kwargs)
-
-
-def shown_source(source: str) -> str:
-    """A test cell's source with its hidden tests replaced by one comment line."""
-    lines, hidden, shown = source.splitlines(), False, []
-    for line in lines:
-        marker = line.strip()
-        if marker == HIDDEN_BEGIN:
-            hidden = True
-            shown.append(line[:len(line) - len(line.lstrip())] + HIDDEN_NOTE)
-        elif marker == HIDDEN_END:
-            hidden = False
-        elif not hidden:
-            shown.append(line)
-    return "\n".join(shown)
+        return _cells.parse_checks(source, where)
+    except _cells.TestCellError as error:
+        raise CourseError(str(error)) from None
 
 
 @dataclass

@@ -1,6 +1,7 @@
 """``release``: the student versions of assignments, made by nbgrader generate_assignment."""
 from __future__ import annotations
 
+import hashlib
 import re
 from pathlib import Path
 
@@ -13,25 +14,41 @@ _SOLUTION_MARKERS = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*\n?", re.M
 
 
 def release_assignments(course_dir: Path | str | None = None,
-                        assignments: list[str] | None = None) -> list[Path]:
+                        names: list[str] | None = None) -> list[Path]:
     """Write release/<assignment>/*.ipynb without solutions or hidden tests.
 
-    Also records each assignment, its notebooks and their instructor cells in the
-    gradebook, which is what ``grade`` restores test cells from. Returns the released
-    notebooks.
+    ``names`` are exercises (each released in every framework) or assignments; all of
+    the course's by default. Also records each assignment, its notebooks and their
+    instructor cells in the gradebook, which is what ``grade`` restores test cells from.
+    Returns the released notebooks.
     """
     course = Course.open(course_dir)
-    names = assignments or course.assignments()
-    for name in names:
-        course.require_assignment(name)
+    assignments = []
+    for name in names or list(course.exercises()):
+        assignments += [a for a in course.resolve(name)[1] if a not in assignments]
     released: list[Path] = []
-    for name in names:
+    for name in assignments:
         if not course.notebooks(name):
             raise CourseError(f"assignment {name!r} has no notebooks in {course.source / name}")
         check_test_cells(course, name)
         _generate_assignment(course, name)
+        _fingerprint_path(course, name).parent.mkdir(parents=True, exist_ok=True)
+        _fingerprint_path(course, name).write_text(_fingerprint(course, name))
         released += sorted((course.release / name).glob("*.ipynb"))
     return released
+
+
+def _fingerprint(course: Course, assignment: str) -> str:
+    """What the release of ``assignment`` was made from: its source notebooks' bytes."""
+    digest = hashlib.sha256()
+    for name in course.notebooks(assignment):
+        digest.update(name.encode() + (course.source / assignment / f"{name}.ipynb").read_bytes())
+    return digest.hexdigest()
+
+
+def _fingerprint_path(course: Course, assignment: str) -> Path:
+    # beside the gradebook, not in release/, which is what learners receive
+    return course.root / ".autograder" / "released" / f"{assignment}.sha256"
 
 
 def check_test_cells(course: Course, assignment: str) -> None:
@@ -61,24 +78,35 @@ def _last_line(text: str) -> str:
     return (errors or lines or ["no details"])[-1]
 
 
-def ensure_released(course: Course, assignment: str) -> None:
-    """Release ``assignment`` unless the release folder and gradebook know its current source."""
+def ensure_released(course: Course, assignment: str, *, again: bool = False) -> None:
+    """Release ``assignment`` if it never was; if its source changed since, stop unless ``again``.
+
+    Releasing again makes new checksums and stores the test cells anew in the middle of a
+    course, which the instructor must choose to do.
+    """
     from nbgrader.api import Gradebook, MissingEntry
 
     released = {p.stem for p in (course.release / assignment).glob("*.ipynb")}
-    stale = any(course.released_path(assignment, name).stat().st_mtime
-                < (course.source / assignment / f"{name}.ipynb").stat().st_mtime
-                for name in released & set(course.notebooks(assignment)))
-    if released != set(course.notebooks(assignment)) or stale:
-        _generate_assignment(course, assignment)
-        return
     with Gradebook(course.db_url, course.coursedir().course_id) as gradebook:
         try:
             known = {nb.name for nb in gradebook.find_assignment(assignment).notebooks}
         except MissingEntry:
             known = set()
-    if known != released:
-        _generate_assignment(course, assignment)
+    notebooks = set(course.notebooks(assignment))
+    if not (released & notebooks and known & notebooks):
+        release_assignments(course.root, [assignment])  # never released: nothing to redo
+        return
+    stamp = _fingerprint_path(course, assignment)
+    changed = released != notebooks or known != notebooks or (
+        stamp.is_file() and stamp.read_text() != _fingerprint(course, assignment))
+    if not changed:
+        return
+    if not again:
+        raise CourseError(f"the source of {assignment} changed since it was released; "
+                          "releasing again makes new hidden-test checksums in the middle of "
+                          f"the course: run `release {assignment}` first, or grade with "
+                          "--release, if that is what you want")
+    release_assignments(course.root, [assignment])
 
 
 def solution_submission(course_dir: Path | str | None, assignment: str,

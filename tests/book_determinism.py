@@ -28,6 +28,8 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import pmcheck
+
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 # The tests that check what the built book states: they read its pages and notebooks.
@@ -39,7 +41,7 @@ FACT_TESTS = [
     "tests/test_book_exercises.py",
     "tests/test_book_notebooks.py",
 ]
-FRAMEWORKS = ("pytorch", "mxnet", "mindspore")
+FRAMEWORKS = pmcheck.FRAMEWORKS
 
 
 @dataclass

@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pmcheck
 from book_html import TabSet, page, tab_sets
 
-FRAMEWORKS = ("pytorch", "mxnet", "mindspore")
+FRAMEWORKS = pmcheck.FRAMEWORKS
 _NUMBER = re.compile(r"[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?")
 
 

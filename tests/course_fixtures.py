@@ -31,31 +31,33 @@ class CourseCopy:
     def notebook_names(self, assignment: str) -> list[str]:
         return sorted(p.stem for p in (self.root / "source" / assignment).glob("*.ipynb"))
 
-    def release(self, assignment: str) -> list[Path]:
-        """Run ``release`` for ``assignment``; returns the released notebooks."""
-        paths = release_assignments(self.root, [assignment])
-        self._released.add(assignment)
+    def release(self, name: str) -> list[Path]:
+        """Run ``release`` for an exercise (every framework) or one assignment."""
+        paths = release_assignments(self.root, [name])
+        self._released.update(path.parent.name for path in paths)
         return paths
 
-    def source_notebook(self, assignment: str, name: str) -> nbformat.NotebookNode:
-        return read_notebook(self.root / "source" / assignment / f"{_stem(name)}.ipynb")
+    # Each framework's notebook is an nbgrader assignment of its own, of the same name
+    # (``squares_pytorch``): the methods below take the exercise and the notebook's name.
+    def source_notebook(self, exercise: str, name: str) -> nbformat.NotebookNode:
+        return read_notebook(self.root / "source" / _stem(name) / f"{_stem(name)}.ipynb")
 
-    def released_notebook(self, assignment: str, name: str) -> nbformat.NotebookNode:
-        """The student version of a notebook (releasing the assignment if need be)."""
-        if assignment not in self._released:
-            self.release(assignment)
-        return read_notebook(self.root / "release" / assignment / f"{_stem(name)}.ipynb")
+    def released_notebook(self, exercise: str, name: str) -> nbformat.NotebookNode:
+        """The student version of a notebook (releasing its assignment if need be)."""
+        if _stem(name) not in self._released:
+            self.release(_stem(name))
+        return read_notebook(self.root / "release" / _stem(name) / f"{_stem(name)}.ipynb")
 
-    def solution_submission(self, assignment: str, name: str) -> nbformat.NotebookNode:
+    def solution_submission(self, exercise: str, name: str) -> nbformat.NotebookNode:
         """The released notebook with the reference solutions typed in, as handed in."""
-        if assignment not in self._released:
-            self.release(assignment)
-        return solution_submission(self.root, assignment, _stem(name))
+        if _stem(name) not in self._released:
+            self.release(_stem(name))
+        return solution_submission(self.root, _stem(name), _stem(name))
 
-    def submit(self, student: str, assignment: str, name: str,
+    def submit(self, student: str, exercise: str, name: str,
                nb_or_bytes: nbformat.NotebookNode | bytes) -> Path:
-        """Put a notebook (or raw bytes) in submitted/<student>/<assignment>/."""
-        path = self.root / "submitted" / student / assignment / f"{_stem(name)}.ipynb"
+        """Put a notebook (or raw bytes) in submitted/<student>/<name>/<name>.ipynb."""
+        path = self.root / "submitted" / student / _stem(name) / f"{_stem(name)}.ipynb"
         path.parent.mkdir(parents=True, exist_ok=True)
         if isinstance(nb_or_bytes, bytes):
             path.write_bytes(nb_or_bytes)
@@ -63,8 +65,8 @@ class CourseCopy:
             nbformat.write(nb_or_bytes, path)
         return path
 
-    def grade(self, assignment: str, **kwargs) -> list[SubmissionResult]:
-        return grade_assignment(self.root, assignment, **kwargs)
+    def grade(self, name: str, **kwargs) -> list[SubmissionResult]:
+        return grade_assignment(self.root, name, **kwargs)
 
 
 def _stem(name: str) -> str:

@@ -6,13 +6,13 @@ import re
 from pathlib import Path
 
 import nbformat
+import pmcheck
 import pytest
-
 from book_html import tab_sets
 from fixture_book import build, cell
 
 pytestmark = pytest.mark.slow
-FRAMEWORKS = ("pytorch", "mxnet", "mindspore")
+FRAMEWORKS = pmcheck.FRAMEWORKS
 
 
 def pid(framework: str) -> str:

@@ -12,17 +12,17 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import nbformat
+import pmcheck
 import pytest
-from myst_nb.core.read import read_myst_markdown_notebook
-
 from book_html import page, tab_sets
 from chapter_facts import FRAMEWORKS
+from myst_nb.core.read import read_myst_markdown_notebook
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[1]
 CHAPTERS = ("accessing", "initialization", "tying", "deferred")
 CASES = [(chapter, framework) for chapter in CHAPTERS for framework in FRAMEWORKS]
-MODULES = {"pytorch": "torch", "mxnet": "mxnet", "mindspore": "mindspore"}
+MODULES = pmcheck.FRAMEWORK_MODULES
 PINS = {"pytorch": "torch==2.13.0", "mxnet": "mxnet==1.9.1", "mindspore": "mindspore==2.10.0"}
 ZIP = "parameter-management-{}.zip"
 # MyST markup that Jupyter would show as it is: labels, comments, roles, directives.

@@ -30,17 +30,17 @@ def test_folder_without_source_is_not_a_course(tmp_path):
 
 def test_unknown_assignment_names_the_known_ones(fixture_course):
     result = run_cli("grade", "tyin", "--course", str(fixture_course.root))
-    assert_one_line_error(result, "unknown assignment 'tyin'", "squares")
+    assert_one_line_error(result, "has no exercise or assignment 'tyin'", "squares")
 
 
 @pytest.mark.parametrize("verb", ["release", "feedback"])
 def test_unknown_assignment_for_other_verbs(fixture_course, verb):
     assert_one_line_error(run_cli(verb, "nope", "--course", str(fixture_course.root)),
-                          "unknown assignment 'nope'")
+                          "has no exercise or assignment 'nope'")
 
 
 def test_check_of_a_missing_notebook(tmp_path):
-    assert_one_line_error(run_cli("check", str(tmp_path / "absent.ipynb")), "does not exist")
+    assert_one_line_error(run_cli("check", str(tmp_path / "absent.ipynb")), "no such file")
 
 
 def test_check_of_a_notebook_that_is_not_json(tmp_path):
@@ -64,3 +64,14 @@ def test_grading_an_absent_student(fixture_course):
     result = run_cli("grade", "squares", "--student", "nobody", "--course",
                      str(fixture_course.root))
     assert_one_line_error(result, "nobody")
+
+
+def test_a_course_is_found_in_the_current_folder(fixture_course, tmp_path):
+    """As with nbgrader, an instructor runs the commands inside the course folder."""
+    result = run_cli("grade", "squares", "--student", "nobody", cwd=fixture_course.root)
+    assert_one_line_error(result, "nobody", str(fixture_course.root / "submitted"))
+    result = run_cli("export", cwd=fixture_course.root)
+    assert result.returncode == 0, result.stderr
+    assert (fixture_course.root / "grades.csv").is_file()
+    elsewhere = run_cli("grade", "squares", "--student", "nobody", cwd=tmp_path)
+    assert "squares" in elsewhere.stderr  # the repository's course has no such exercise

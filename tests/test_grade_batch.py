@@ -14,7 +14,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder.export import FAIR_COLUMNS, NBGRADER_COLUMNS, export_grades
+from autograder.export import COLUMNS, export_grades
 from autograder.grade import SubmissionResult, grade_assignment
 from autograder.kernel import Limits
 from autograder.notebooks import with_answers
@@ -158,7 +158,7 @@ def test_output_flood_is_cut_and_reported(batch):
     course, results = batch
     assert any("output" in p for p in results["kim"].problems)
     assert scores(results["kim"])[f"{PT}:cube_is_correct"] == 1
-    saved = course.root / "autograded" / "kim" / "squares" / f"{PT}.ipynb"
+    saved = course.root / "autograded" / "kim" / PT / f"{PT}.ipynb"
     assert saved.stat().st_size < 2 * LIMITS.output_bytes
 
 
@@ -174,7 +174,7 @@ def test_memory_hog_gets_a_memory_error_and_the_rest_runs(batch):
     course, results = batch
     assert results["max"].problems == []
     assert scores(results["max"]) == {f"{PT}:square_is_correct": 0, f"{PT}:cube_is_correct": 1}
-    graded = nbformat.read(course.root / "autograded" / "max" / "squares" / f"{PT}.ipynb", 4)
+    graded = nbformat.read(course.root / "autograded" / "max" / PT / f"{PT}.ipynb", 4)
     errors = [out.ename for cell in graded.cells for out in cell.get("outputs", [])
               if out.output_type == "error"]
     assert errors[0] == "MemoryError"
@@ -191,11 +191,12 @@ def test_gradebook_holds_nbgrader_scores(batch):
 
     course, results = batch
     with Gradebook(f"sqlite:///{course.root / 'gradebook.db'}", "fixture-course") as gb:
-        judy = gb.find_submission("squares", "judy")
-        by_notebook = {nb.notebook.name: nb.score for nb in judy.notebooks}
-        alice = gb.find_submission_notebook(PT, "squares", "alice")
+        # each framework's notebook is an assignment of its own, scored out of its points
+        judy = {a: gb.find_submission(a, "judy") for a in (PT, MX)}
+        by_assignment = {a: (s.score, s.max_score) for a, s in judy.items()}
+        alice = gb.find_submission_notebook(PT, PT, "alice")
         needs_hand = [g.name for g in alice.grades if g.needs_manual_grade]
-    assert by_notebook == {PT: 0, MX: 3}
+    assert by_assignment == {PT: (0, 4), MX: (3, 4)}
     assert needs_hand == ["why_squares"]
 
 
@@ -208,19 +209,26 @@ def test_regrading_gives_the_same_scores(batch):
         assert result.problems == results[result.student].problems
 
 
-def test_export_has_nbgrader_columns_and_every_student(batch, tmp_path):
+def test_export_has_a_row_per_exercise_and_student_agreeing_with_nbgrader(batch, tmp_path):
     course, results = batch
     ours = list(csv.DictReader(export_grades(course.root, tmp_path / "ours.csv").open()))
     subprocess.run([str(Path(sys.executable).parent / "nbgrader"), "export", "--to",
                     str(tmp_path / "theirs.csv")], cwd=course.root, check=True,
                    capture_output=True)
     theirs = list(csv.DictReader((tmp_path / "theirs.csv").open()))
-    assert list(ours[0]) == NBGRADER_COLUMNS + FAIR_COLUMNS
-    assert [{k: row[k] for k in NBGRADER_COLUMNS} for row in ours] == theirs
+    assert list(ours[0]) == COLUMNS
     rows = {row["student_id"]: row for row in ours}
-    assert set(rows) == set(results)
-    assert (rows["judy"]["counted_notebook"], rows["judy"]["fair_score"]) == (MX, "3.0")
-    assert rows["carol"]["fair_score"] == "0.0"
+    assert set(rows) == set(results) and {row["exercise"] for row in ours} == {"squares"}
+    # nbgrader has one row per assignment (framework); ours shows the one that counts
+    nbgrader_scores = {(row["student_id"], row["assignment"]): float(row["score"])
+                       for row in theirs}
+    for student, row in rows.items():
+        if row["counted_assignment"]:
+            assert float(row["score"]) == nbgrader_scores[(student, row["counted_assignment"])]
+    assert (rows["judy"]["counted_assignment"], rows["judy"]["score"],
+            rows["judy"]["max_score"]) == (MX, "3", "4")
+    assert rows["judy"]["frameworks_handed_in"] == "pytorch;mxnet"
+    assert rows["carol"]["score"] == "0"
 
 
 def test_feedback_has_a_page_per_notebook_and_a_summary(batch):
@@ -228,7 +236,12 @@ def test_feedback_has_a_page_per_notebook_and_a_summary(batch):
 
     course, _ = batch
     pages = generate_feedback(course.root, "squares")
-    leo = course.root / "feedback" / "leo" / "squares"
-    assert leo / "summary.html" in pages
-    assert (leo / f"{PT}.html").exists()
-    assert "got 9" in (leo / "summary.html").read_text()
+    leo = course.root / "feedback" / "leo"
+    assert leo / "squares.html" in pages
+    assert (leo / PT / f"{PT}.html").exists()
+    assert "got 9" in (leo / "squares.html").read_text()
+    # nbgrader's own command wipes its folders, not our summary beside them
+    subprocess.run([str(Path(sys.executable).parent / "nbgrader"), "generate_feedback",
+                    PT, "--force"], cwd=course.root, check=True, capture_output=True)
+    assert "got 9" in (leo / "squares.html").read_text()
+    assert (leo / PT / f"{PT}.html").exists()

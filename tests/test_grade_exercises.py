@@ -13,7 +13,7 @@ import pytest
 
 from autograder.course import DEFAULT_COURSE, Course, framework_of
 from autograder.feedback import generate_feedback
-from autograder.judging import HIDDEN_BEGIN, HIDDEN_END
+from pmcheck.cells import HIDDEN_BEGIN, HIDDEN_END
 from autograder.notebooks import is_auto_test, read_notebook
 
 pytestmark = pytest.mark.slow

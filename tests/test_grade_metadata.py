@@ -42,21 +42,21 @@ def batch(tmp_path_factory):
         course.submit(student, "squares", PT,
                       _with_duplicate_answer(solution) if student == "duplicate" else solution)
     folder = course.root / "submitted"
-    (folder / "garbage-time" / "squares" / "timestamp.txt").write_text("next tuesday-ish")
-    (folder / "future-time" / "squares" / "timestamp.txt").write_text("2999-01-01 10:00:00 UTC")
-    (folder / "alice" / "squares" / "timestamp.txt").write_text("2026-11-30 10:00:00 UTC")
+    (folder / "garbage-time" / PT / "timestamp.txt").write_text("next tuesday-ish")
+    (folder / "future-time" / PT / "timestamp.txt").write_text("2999-01-01 10:00:00 UTC")
+    (folder / "alice" / PT / "timestamp.txt").write_text("2026-11-30 10:00:00 UTC")
 
-    old = folder / "old-format" / "squares" / f"{PT}.ipynb"
+    old = folder / "old-format" / PT / f"{PT}.ipynb"
     old.parent.mkdir(parents=True)
     nbformat.write(nbformat.convert(solution, 3), old, version=3)
 
-    source = course.root / "source" / "squares" / f"{PT}.ipynb"  # the instructor's solutions
+    source = course.root / "source" / PT / f"{PT}.ipynb"  # the instructor's solutions
     for student, link in (("symlink", os.symlink), ("hardlink", os.link)):
-        target = folder / student / "squares" / f"{PT}.ipynb"
+        target = folder / student / PT / f"{PT}.ipynb"
         target.parent.mkdir(parents=True)
         link(source, target)
     (folder / "linked-folder").mkdir()
-    os.symlink(course.root / "source" / "squares", folder / "linked-folder" / "squares")
+    os.symlink(course.root / "source" / PT, folder / "linked-folder" / PT)
     results = {r.student: r for r in course.grade("squares", limits=LIMITS)}
     return course, results
 
@@ -75,9 +75,9 @@ def test_a_bad_timestamp_is_a_problem_and_the_grade_is_recorded(batch, student, 
     assert results[student].score == 3
     assert any(words in p for p in results[student].problems), results[student].problems
     rows = {row["student_id"]: row for row in csv.DictReader(export_grades(course.root).open())}
-    assert rows[student]["fair_score"] == "3.0"
-    assert rows[student]["timestamp"] == ""
-    assert rows["alice"]["timestamp"].startswith("2026-11-30 10:00:00")
+    assert rows[student]["score"] == "3"
+    assert rows[student]["submitted_at"] == ""
+    assert rows["alice"]["submitted_at"].startswith("2026-11-30 10:00:00")
 
 
 def test_two_answer_cells_with_one_grade_id_are_named_and_the_first_is_graded(batch):
@@ -103,7 +103,7 @@ def test_a_linked_notebook_or_folder_is_refused(batch, student, words):
 
 def test_merge_names_both_duplicate_cells():
     """Is the note about duplicate answer cells exact about which cell counted?"""
-    course_nb = nbformat.read(FIXTURE_COURSE / "source" / "squares" / f"{PT}.ipynb", 4)
+    course_nb = nbformat.read(FIXTURE_COURSE / "source" / PT / f"{PT}.ipynb", 4)
     submitted = _with_duplicate_answer(with_answers(course_nb, {}))
     _, notes = merge_answers(course_nb, submitted)
     assert notes == ["cells 4 and 6 are both marked as answer square_answer; cell 4 was graded"]

@@ -40,7 +40,7 @@ def test_submission_sees_only_its_scratch_folder(fixture_course):
     fixture_course.submit("alice", "squares", "squares_pytorch", nb)
     results = fixture_course.grade("squares", sandbox=True, limits=Limits(cell_timeout=30))
     assert [r.score for r in results] == [3, 3]
-    graded = json.loads((fixture_course.root / "autograded" / "mallory" / "squares" /
+    graded = json.loads((fixture_course.root / "autograded" / "mallory" / "squares_pytorch" /
                          "squares_pytorch.ipynb").read_text())
     text = "".join("".join(out.get("text", "")) for cell in graded["cells"]
                    for out in cell.get("outputs", []))

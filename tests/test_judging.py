@@ -13,8 +13,8 @@ import pytest
 from pmcheck import calls, wire
 from pmcheck.question import MALFORMED
 from autograder.course import CourseError
-from autograder.judging import (HIDDEN_NOTE, parse_checks, plan_probes, read_test_cells,
-                                shown_source)
+from autograder.judging import parse_checks, plan_probes, read_test_cells
+from pmcheck.cells import HIDDEN_NOTE, shown_source
 
 SQUARE_TEST = '''"""Does square() return x * x?"""
 from pmcheck import calls

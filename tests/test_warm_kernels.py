@@ -132,8 +132,8 @@ def test_a_factory_killed_mid_batch_loses_no_notebook_and_counts_none_twice(tmp_
     assert [(r.score, r.problems) for r in results] == [(3, [])] * 6
 
     with Gradebook(f"sqlite:///{course.root / 'gradebook.db'}", "fixture-course") as gradebook:
-        assert len(gradebook.assignment_submissions("squares")) == len(students)
-        assert [gradebook.find_submission("squares", s).score for s in students] == [3] * 6
+        assert len(gradebook.assignment_submissions("squares_pytorch")) == len(students)
+        assert [gradebook.find_submission("squares_pytorch", s).score for s in students] == [3] * 6
 
 
 def test_a_factory_that_cannot_start_leaves_grading_to_fresh_kernels(tmp_path, monkeypatch,

@@ -36,10 +36,11 @@ class ExerciseError(SphinxError):
     category = "Exercise notebooks error"
 
 
-def source_notebooks(assignment: str) -> list[Path]:
-    """The assignment's source notebooks, in the book's framework order."""
-    folder = COURSE / "source" / assignment
-    found = [folder / f"{assignment}_{framework}.ipynb" for framework in LABELS]
+def source_notebooks(exercise: str) -> list[Path]:
+    """The exercise's source notebooks, in the book's framework order: each framework's is
+    an nbgrader assignment of its own, ``source/<exercise>_<framework>/``."""
+    found = [COURSE / "source" / f"{exercise}_{framework}" / f"{exercise}_{framework}.ipynb"
+             for framework in LABELS]
     return [path for path in found if path.is_file()]
 
 
@@ -51,7 +52,8 @@ class ExerciseNotebooks(SphinxDirective):
         notebooks = source_notebooks(assignment)
         if not notebooks:
             raise self.error(
-                f"no exercise notebooks for {assignment!r} in {COURSE / 'source' / assignment}"
+                f"no exercise notebooks for {assignment!r} in {COURSE / 'source'} "
+                f"({assignment}_<framework>/)"
             )
         for path in notebooks:
             self.env.note_dependency(str(path))
@@ -91,7 +93,8 @@ class Release:
         self.course = Path(self._scratch.name)
         shutil.copy(COURSE / "nbgrader_config.py", self.course)
         for name in assignments:
-            shutil.copytree(COURSE / "source" / name, self.course / "source" / name)
+            for path in source_notebooks(name):
+                shutil.copytree(path.parent, self.course / "source" / path.parent.name)
         self._log = open(self.course / "release.log", "w+b")  # noqa: SIM115 - closed in close
         package = importlib.util.find_spec("autograder").submodule_search_locations[0]
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(
@@ -112,7 +115,7 @@ class Release:
                                     f"{lines[-1] if lines else 'no output'}")
             self.target.mkdir(parents=True, exist_ok=True)
             for name in self.assignments:
-                for path in sorted((self.course / "release" / name).glob("*.ipynb")):
+                for path in sorted((self.course / "release").glob(f"{name}_*/*.ipynb")):
                     shutil.copy(path, self.target / path.name)
                 _stamp(name, self.target).write_text(self.fingerprints[name])
         finally:

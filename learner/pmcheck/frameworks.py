@@ -14,7 +14,7 @@ import numpy as np
 
 from pmcheck.common import quiet
 
-FRAMEWORKS = ("pytorch", "mxnet", "mindspore")
+from pmcheck import FRAMEWORK_NAMES, FRAMEWORKS
 
 
 class Framework:
@@ -113,7 +113,8 @@ class Framework:
 
 
 class PyTorch(Framework):
-    key, title, parameter_class = "pytorch", "PyTorch", "nn.Parameter"
+    key, parameter_class = "pytorch", "nn.Parameter"
+    title = FRAMEWORK_NAMES[key]
 
     @functools.cached_property
     def torch(self) -> Any:
@@ -189,7 +190,8 @@ class PyTorch(Framework):
 
 
 class MXNet(Framework):
-    key, title, parameter_class = "mxnet", "MXNet", "gluon Parameter"
+    key, parameter_class = "mxnet", "gluon Parameter"
+    title = FRAMEWORK_NAMES[key]
     step = 1
 
     @functools.cached_property
@@ -320,7 +322,8 @@ def _mxnet_chain(nn: Any) -> type:
 
 
 class MindSpore(Framework):
-    key, title, parameter_class = "mindspore", "MindSpore", "Parameter"
+    key, parameter_class = "mindspore", "Parameter"
+    title = FRAMEWORK_NAMES[key]
 
     @functools.cached_property
     def ms(self) -> Any:

@@ -41,6 +41,14 @@ Spec = dict[str, Any]
 Data = dict[str, Any]
 
 
+class CheckFailed(AssertionError):
+    """A test cell's failed check. A notebook shows its message alone: the traceback would
+    run through this package, which tells the learner nothing about their answer."""
+
+    def _render_traceback_(self) -> list[str]:  # IPython's hook for the traceback shown
+        return [f"\x1b[0;31mCheck failed\x1b[0m: {self}"]
+
+
 class MalformedData(Exception):
     """What came back from the kernel is not what the probe sends."""
 
@@ -84,7 +92,7 @@ class Question:
                 data = wire.loads(wire.dumps(question.run_probe(answer, framework, spec)))
                 message = question.verdict(framework, spec, data)
                 if message is not None:
-                    raise AssertionError(message)
+                    raise CheckFailed(message)
 
         check.__name__ = check.__qualname__ = name
         check.__doc__ = make_specs.__doc__

@@ -37,6 +37,7 @@ FACT_TESTS = [
     "tests/test_chapter_tying.py",
     "tests/test_chapter_initialization.py",
     "tests/test_chapter_deferred.py",
+    "tests/test_chapter_saving.py",
     "tests/test_book_accessing.py",
     "tests/test_book_exercises.py",
     "tests/test_book_notebooks.py",

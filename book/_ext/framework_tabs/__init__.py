@@ -8,6 +8,7 @@ nested in a tab directive. The extension is split by concern:
   of its own (cached, in parallel) and merge the outputs back into the page;
 - ``tabs``: group each run of framework cells into one synchronized sphinx-design tab set;
 - ``downloads``: offer the framework notebooks as they ran, and a zip per framework;
+- ``figures``: one number for the copies of a figure that each framework's tab draws;
 - ``static/framework-choice.js``: ``?framework=`` in any case, and unknown names ignored.
 """
 
@@ -18,7 +19,7 @@ from pathlib import Path
 from sphinx.application import Sphinx
 from sphinx.config import Config
 
-from . import build, downloads, tabs
+from . import build, downloads, figures, tabs
 from .cells import FRAMEWORKS, FrameworkTabError
 
 __all__ = ["FRAMEWORKS", "FrameworkTabError", "setup"]
@@ -35,6 +36,7 @@ def setup(app: Sphinx) -> dict:
     build.setup(app)
     app.add_transform(tabs.GroupFrameworkCells)
     downloads.setup(app)
+    figures.setup(app)
     app.connect("config-inited", add_static)
     app.add_js_file("framework-choice.js", **{
         "data-sync-group": tabs.SYNC_GROUP, "data-frameworks": " ".join(FRAMEWORKS)})

@@ -22,7 +22,7 @@ from sphinx.errors import ExtensionError
 
 PACKAGE = "sphinx-mathjax-offline"  # the PyPI distribution that carries MathJax
 PACKAGE_FOLDER = "sphinx-mathjax-offline/static/mathjax"  # MathJax's es5 folder, inside it
-LICENCE = Path(__file__).with_name("static") / "mathjax-LICENSE"  # MathJax's, Apache-2.0
+LICENCE = Path(__file__).with_name("mathjax-LICENSE")  # MathJax's, Apache-2.0
 TARGET = "mathjax"  # under _static
 # The components a page loads, in MathJax's own names; each is <name>.js.
 COMPONENTS = ["core", "input/tex", "output/chtml", "a11y/assistive-mml"]

@@ -267,3 +267,12 @@ def test_the_jupyterhub_button_opens_each_frameworks_notebook_of_the_chapter(bui
     # A page without notebooks has nothing to launch.
     assert not page(built_book / "book" / "install.html").find(
         "a", href=re.compile(re.escape(hub)))
+
+
+def test_only_pages_with_formulas_load_mathjax(built_book):
+    for html in pages(built_book):
+        soup = page(html)
+        formulas = soup.select("span.math, div.math")
+        scripts = [s for s in soup.find_all("script") if "mathjax" in s.get("src", "")]
+        assert len(scripts) == (1 if formulas else 0), html
+    assert page(built_book / "book" / "tying.html").select("div.math")

@@ -7,6 +7,8 @@ extension, which would copy all 24 MB of it: this module points Sphinx's MathJax
 ``_static/mathjax/startup.js`` and copies only the components the book loads (the core, TeX
 input with its extensions, fetched only by a formula that needs one, CommonHTML output and
 its fonts, and the assistive MathML that screen readers read), with MathJax's licence.
+A page without a formula loads none of it: Sphinx would load MathJax on the root page,
+which lists every chapter, and on the search and index pages.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import shutil
 from importlib.metadata import PackageNotFoundError, distribution
 from pathlib import Path
 
+from docutils import nodes
 from sphinx.application import Sphinx
 from sphinx.config import Config
 from sphinx.errors import ExtensionError
@@ -84,9 +87,29 @@ def copy(app: Sphinx, exception: Exception | None) -> None:
     _copy(LICENCE, target / "LICENSE")
 
 
+def has_math(doctree: nodes.document | None) -> bool:
+    return doctree is not None and any(
+        True for _ in doctree.findall(lambda n: isinstance(n, (nodes.math, nodes.math_block))))
+
+
+def is_mathjax(script) -> bool:
+    """Sphinx's MathJax script, or its inline configuration `window.MathJax = ...`."""
+    filename = str(getattr(script, "filename", script) or "")
+    body = getattr(script, "attributes", {}).get("body", "")
+    return filename.endswith(f"{TARGET}/startup.js") or body.startswith("window.MathJax")
+
+
+def drop_where_unused(app: Sphinx, pagename: str, templatename: str, context: dict,
+                      doctree) -> None:
+    if "script_files" in context and not has_math(doctree):
+        context["script_files"] = [s for s in context["script_files"] if not is_mathjax(s)]
+
+
 def setup(app: Sphinx) -> None:
     # MathJax's es5 folder; empty means the one the PyPI package installed.
     app.add_config_value("page_assets_mathjax", "", "html", types=[str])
     # After myst-parser has added its classes to mathjax3_config (priority 500).
     app.connect("config-inited", configure, priority=800)
     app.connect("build-finished", copy)
+    # After sphinx.ext.mathjax has added its scripts to the page (priority 500).
+    app.connect("html-page-context", drop_where_unused, priority=600)

@@ -13,12 +13,15 @@ export GLOG_v := 3
 # seconds just to start. The kernels' math threads (OMP_NUM_THREADS) change what the
 # notebooks print, so a new value builds again too. After `rm _build/html/.built`, make runs
 # jupyter-book anyway; its execution cache still runs only the notebooks whose code changed.
-BOOK_INPUTS := _config.yml _toc.yml exercises/nbgrader_config.py \
-	$(shell find book exercises/source autograder -type f -not -path '*/__pycache__/*' \
+BOOK_INPUTS := _config.yml _toc.yml exercises/nbgrader_config.py requirements.txt \
+	$(shell find book exercises/source autograder learner -type f -not -path '*/__pycache__/*' \
+	  -not -path '*.egg-info/*' \
 	  -not -path '*/.ipynb_checkpoints/*' 2>/dev/null)
 BOOK_BUILT := _build/html/.built
 BOOK_THREADS := _build/.threads-$(or $(OMP_NUM_THREADS),unset)
 
+# The build also puts the wheel of the learner's checker (learner/, pmcheck) into
+# _build/html/_downloads/pmcheck/, linked from the page "Install and run".
 book: $(BOOK_BUILT)
 	@echo "The book is built: open file://$(CURDIR)/_build/html/index.html"
 

@@ -59,8 +59,18 @@ def build(
     }
     if like_book:
         book = yaml.safe_load((ROOT / "_config.yml").read_text())
-        config["html"] = book.get("html", {})
-        config["sphinx"]["config"] = dict(book.get("sphinx", {}).get("config", {}))
+        html = dict(book.get("html", {}))
+        if html.get("favicon"):
+            html["favicon"] = str(ROOT / html["favicon"])
+        config["html"] = html
+        for key in ("repository", "launch_buttons"):  # the buttons of the html settings
+            if key in book:
+                config[key] = book[key]
+        sphinx = dict(book.get("sphinx", {}).get("config", {}))
+        sphinx["html_extra_path"] = [str(ROOT / p) for p in sphinx.get("html_extra_path", [])]
+        config["sphinx"]["config"] = sphinx
+        # The pages' own assets, as the book serves them: MathJax, icons, no thebe.
+        config["sphinx"]["local_extensions"]["page_assets"] = str(ROOT / "book" / "_ext")
     if sphinx_config:
         config["sphinx"].setdefault("config", {}).update(sphinx_config)
     (tmp / "_config.yml").write_text(yaml.safe_dump(config, sort_keys=False))

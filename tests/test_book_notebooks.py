@@ -169,7 +169,8 @@ def test_the_theme_download_button_offers_the_framework_notebooks_not_the_source
     built_book, chapter
 ):
     html = page(built_book / "book" / f"{chapter}.html")
-    items = [(a.get("href"), a.get_text(" ", strip=True)) for a in html.select(".dropdown-menu a")]
+    items = [(a.get("href"), a.get_text(" ", strip=True))
+             for a in html.select(".dropdown-download-buttons .dropdown-menu a")]
     assert items == [
         *[(f"../_downloads/notebooks/book_{chapter}_{fw}.ipynb", f"{label} .ipynb")
           for fw, label in zip(FRAMEWORKS, ["PyTorch", "MXNet", "MindSpore"])],

@@ -2,50 +2,29 @@
 
 from __future__ import annotations
 
-import functools
-import http.server
-import threading
-import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import sphinx
 from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webelement import WebElement
 
+import browser
 from fixture_book import ALLOW_MISSING_TABS, build, cell
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
-FLAGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--window-size=1280,900",
-]
 FRAMEWORKS = ["pytorch", "mxnet", "mindspore"]
+STORAGE_KEY = "sphinx-design-tab-id-framework"  # where sphinx-design keeps the choice
 
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(
-        not (CHROMIUM.exists() and CHROMEDRIVER.exists()),
+        not browser.available(),
         reason="Chromium is not installed: as root, `make system-deps` "
         "(apt-get install chromium chromium-driver) provides it",
     ),
 ]
-
-# Console errors that come from the tool chain, not from the book, each with the condition
-# under which it is tolerated; any other error fails the test.
-KNOWN_ERRORS = {
-    # Sphinx 7.x writes body-only scripts added after the builder starts twice
-    # (sphinx-doc/sphinx#13402, fixed in 8.x; jupyter-book 1.x needs Sphinx 7), so
-    # sphinx-thebe's `const THEBE_JS_URL` is declared twice. The first copy runs.
-    "Uncaught SyntaxError: Identifier 'THEBE_JS_URL' has already been declared":
-        sphinx.version_info[0] < 8,
-}
 
 
 def tab_set(n: int, *frameworks: str) -> str:
@@ -54,8 +33,8 @@ def tab_set(n: int, *frameworks: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory) -> Iterator[str]:
-    """A two-page book with the real book's settings, served over HTTP on a free port."""
+def html(tmp_path_factory) -> Path:
+    """A two-page book with the real book's settings and page assets, built."""
     tmp = tmp_path_factory.mktemp("browser")
     first = "# First\n\n" + "Text between.\n\n".join(tab_set(n) for n in (1, 2, 3))
     # The third set has no MXNet cell: its MXNet tab says so.
@@ -66,35 +45,20 @@ def site(tmp_path_factory) -> Iterator[str]:
     result = build(tmp, {"index": first, "second": second}, like_book=True,
                    sphinx_config=ALLOW_MISSING_TABS)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    html = tmp / "out" / "_build" / "html"
-
-    class Quiet(http.server.SimpleHTTPRequestHandler):
-        def log_message(self, format, *args) -> None:  # the test reports what matters
-            pass
-
-    server = http.server.ThreadingHTTPServer(
-        ("127.0.0.1", 0), functools.partial(Quiet, directory=str(html))
-    )
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/"
-    server.shutdown()
-    server.server_close()
-    thread.join()
+    return tmp / "out" / "_build" / "html"
 
 
 @pytest.fixture(scope="module")
-def chromium(tmp_path_factory) -> Iterator[webdriver.Chrome]:
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for flag in FLAGS:
-        options.add_argument(flag)
-    options.add_argument(f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}")
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    # A driver path of our own: Selenium Manager, which would download one, is skipped.
-    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
-    yield driver
-    driver.quit()
+def site(html) -> Iterator[str]:
+    """The fixture book served over HTTP on a free port."""
+    with browser.serve(html) as base:
+        yield base
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[webdriver.Chrome]:
+    with browser.chromium() as driver:
+        yield driver
 
 
 @dataclass(frozen=True)
@@ -148,6 +112,10 @@ class Reader:
     def console(self) -> list[dict]:
         """The browser console since the last call."""
         return self.driver.get_log("browser")
+
+    def saved(self) -> str | None:
+        """The framework choice the browser keeps for the next page."""
+        return self.driver.execute_script(f"return localStorage.getItem('{STORAGE_KEY}')")
 
 
 @pytest.fixture
@@ -207,26 +175,57 @@ def test_a_tab_set_without_the_chosen_frameworks_code_shows_its_tab_saying_so(re
     assert reader.visible() == showing("mxnet", 2) + [NO_MXNET]
 
 
-def test_reading_the_pages_logs_no_errors_to_the_console(reader):
-    """A new reader's whole walk: pick a tab, next page, links with a framework."""
+def test_the_framework_in_the_url_is_read_in_any_case_and_saved_as_its_id(reader):
+    reader.open("index.html?framework=MXNet")
+    assert reader.visible() == showing("mxnet", 3)
+    assert reader.saved() == "mxnet"
+    assert reader.driver.current_url.endswith("index.html?framework=mxnet")
+    reader.open("second.html?FRAMEWORK=MindSpore")
+    assert reader.visible() == showing("mindspore", 3)
+
+
+def test_an_unknown_framework_in_the_url_leaves_the_saved_choice_alone(reader):
+    reader.open("index.html")
+    reader.pick("mindspore", in_set=0)
+    reader.open("index.html?framework=tensorflow")
+    assert reader.visible() == showing("mindspore", 3)
+    assert reader.saved() == "mindspore"
+    assert "framework=" not in reader.driver.current_url
+    reader.open("second.html")
+    assert reader.visible() == showing("mindspore", 3)
+
+
+def test_an_unknown_framework_for_a_new_reader_opens_the_default_and_saves_nothing(reader):
+    reader.open("index.html?framework=tensorflow")
+    assert reader.visible() == showing("pytorch", 3)
+    assert reader.saved() is None
+
+
+def test_a_page_opened_from_disk_reads_the_url_the_same_way(html, chromium):
+    """file:// pages may not rewrite their address; the choice is put right all the same."""
+    reader = Reader(chromium, html.as_uri() + "/")
+    reader.open("index.html")
+    chromium.execute_script("localStorage.clear()")
+    reader.open("index.html")
+    reader.pick("mindspore", in_set=0)
+    reader.open("index.html?framework=tensorflow")
+    assert reader.visible() == showing("mindspore", 3)
+    assert reader.saved() == "mindspore"
+    reader.open("second.html?framework=MXNet")
+    assert reader.visible() == showing("mxnet", 2) + [NO_MXNET]
+    assert reader.saved() == "mxnet"
+    chromium.execute_script("localStorage.clear()")
+
+
+def test_reading_the_pages_logs_nothing_to_the_console(reader):
+    """A new reader's whole walk, URL edge cases included: no error, no warning at all."""
     reader.open("index.html")
     reader.pick("mindspore", in_set=0)
     reader.open("second.html")
     reader.open("index.html?framework=mxnet")
     reader.open("second.html?framework=pytorch")
-    severe = [entry for entry in reader.console() if entry["level"] == "SEVERE"]
-    external = [
-        entry["message"] for entry in severe
-        if entry["source"] == "network" and not entry["message"].startswith(reader.base)
-    ]
-    if external:  # no network here; the book should not need any
-        warnings.warn(f"resources outside the book failed to load: {external}")
-    errors = [
-        entry["message"] for entry in severe
-        if entry["message"] not in external
-        # The browser asks for /favicon.ico on its own; a missing one is no page's error.
-        and not entry["message"].startswith(reader.base + "favicon.ico ")
-        and not any(known in entry["message"] and tolerated
-                    for known, tolerated in KNOWN_ERRORS.items())
-    ]
-    assert errors == []
+    reader.open("index.html?framework=MindSpore")
+    reader.open("second.html?framework=tensorflow")
+    logged = [f"{entry['level']}: {entry['message']}" for entry in reader.console()
+              if entry["level"] in ("SEVERE", "WARNING")]
+    assert logged == []

@@ -66,15 +66,31 @@ def test_tied_gradient_is_six_and_the_sum_of_the_per_use_gradients(html, framewo
     assert number(output, "sum of per-use gradients") == sum(per_use) == tied
 
 
-def training(html, framework) -> dict[int, dict[str, float]]:
-    """The numbers of each printed training step: {step: {"loss": .., "first": .., ...}}."""
+LAYERS = {"first", "shared", "output"}
+
+
+def training(html, framework) -> dict[int, dict]:
+    """Each printed training step: {step: {"loss": .., "first": {"weight": .., "gradient": ..}}}.
+
+    A step prints `step 50: loss 0.040`, then a line per layer:
+    `  first: weight norm 10.31, gradient norm 0.038`.
+    """
     output = tab_sets_with(html, "training accuracy")[0].outputs[framework]
-    return {int(numbers(line)[0]): named_numbers(line)
-            for line in output.splitlines() if line.startswith("step ")}
+    steps: dict[int, dict] = {}
+    current: dict = {}
+    for line in output.splitlines():
+        if line.startswith("step "):
+            current = {"loss": named_numbers(line)["loss"]}
+            steps[int(numbers(line)[0])] = current
+        elif line.startswith("  ") and ": weight norm " in line:
+            layer, norms = line.strip().split(": ", 1)
+            weight, gradient = numbers(norms)
+            current[layer] = {"weight": weight, "gradient": gradient}
+    return steps
 
 
-def gradient_norms(line: str) -> dict[str, float]:
-    return named_numbers(line.split("gradient norms:")[1])
+def gradient_norms(step: dict) -> dict[str, float]:
+    return {layer: step[layer]["gradient"] for layer in LAYERS & set(step)}
 
 
 def test_the_digits_are_1797_images_of_64_pixels_in_10_classes(html):
@@ -96,16 +112,15 @@ def test_training_with_a_shared_layer_learns_the_digits(html, framework):
     assert steps[149]["loss"] < 0.01
     assert number(output, "training accuracy") > 0.99
     for step in steps.values():  # every layer's weight and gradient is watched
-        assert {"first", "shared", "output"} <= set(step)
+        assert LAYERS <= set(step)
+        assert all(step[layer]["weight"] > 0 for layer in LAYERS)
 
 
 @pytest.mark.parametrize("framework", FRAMEWORKS)
 def test_gradient_norms_fall_below_a_tenth_of_their_first_value(html, framework):
-    output = tab_sets_with(html, "training accuracy")[0].outputs[framework]
-    lines = {int(numbers(line)[0]): line for line in output.splitlines()
-             if line.startswith("step ")}
-    first, last = gradient_norms(lines[0]), gradient_norms(lines[149])
-    assert set(first) == set(last) == {"first", "shared", "output"}
+    steps = training(html, framework)
+    first, last = gradient_norms(steps[0]), gradient_norms(steps[149])
+    assert set(first) == set(last) == LAYERS
     for layer in first:
         assert last[layer] < first[layer] / 10, layer
 

@@ -180,6 +180,7 @@ def merge(page: NotebookNode, runs: Mapping[str | None, FrameworkNotebook]) -> N
             twin = copy.deepcopy(cell)
             twin.id = f"{cell.get('id', index)}-{framework}"[:64]
             twin.metadata["tags"] = [*tags_of(cell), framework]
+            _name_figure_for(twin, framework)
             twin.outputs = copy.deepcopy(run_cell.outputs)
             twin.execution_count = run_cell.execution_count
             cells.append(twin)
@@ -193,6 +194,20 @@ def merge(page: NotebookNode, runs: Mapping[str | None, FrameworkNotebook]) -> N
     if reported is not None:
         merged.metadata.setdefault("language_info", copy.deepcopy(reported))
     return merged
+
+
+def _name_figure_for(twin: NotebookNode, framework: str) -> None:
+    """Give a twin's figure a label of its own: `tying-norms` becomes `tying-norms-mxnet`.
+
+    A label names one place of the book; the twins are three figures, one per tab.
+    """
+    figure = twin.metadata.get("mystnb", {}).get("figure", {})
+    if figure.get("name"):
+        figure["name"] = twin_figure_name(figure["name"], framework)
+
+
+def twin_figure_name(name: str, framework: str) -> str:
+    return f"{name}-{framework}"
 
 
 def _all_equal(outputs: Iterable[list]) -> bool:

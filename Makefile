@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 # MindSpore logs [WARNING] lines to stderr unless told not to.
 export GLOG_v := 3
 
-.PHONY: book test serve lab release grade clean system-deps
+.PHONY: book test serve lab release grade clean system-deps sources
 
 # jupyter-book runs only when something the book is made from is newer than the last good
 # build: with nothing changed, make's own check takes milliseconds where jupyter-book takes
@@ -32,8 +32,18 @@ $(BOOK_BUILT): $(STAMP) $(BOOK_INPUTS) $(BOOK_THREADS)
 $(BOOK_THREADS):
 	@mkdir -p _build && rm -f _build/.threads-* && touch $@
 
-test: $(STAMP)
-	$(BIN)/python -m pytest
+# Lint first (seconds), then every test; the slowest fifteen are listed at the end.
+# Only the tests need the Debian packages (Chromium for the browser tests): grading and the
+# book never install any.
+test: $(STAMP) | system-deps
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest --durations=15
+
+# The fast lane: no book build, no graded kernels (about a minute).
+.PHONY: test-fast
+test-fast: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest -m "not slow and not determinism" --durations=10
 
 # Clean clones of the book built with 1 and 2 math threads, every fact checked in both
 # (make test runs it too, as tests/test_book_determinism.py).
@@ -47,7 +57,7 @@ serve: book
 lab: $(STAMP)
 	$(BIN)/jupyter lab exercises
 
-$(STAMP): requirements.txt constraints.txt | system-deps
+$(STAMP): requirements.txt constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install -r requirements.txt

@@ -1,10 +1,12 @@
 """Grade one batch with stock ``nbgrader autograde`` and with ``grade``, in the same run.
 
-    .venv/bin/python benchmarks/bench_grade.py [--assignment tying] [--batch 60]
+    .venv/bin/python benchmarks/bench_grade.py [--exercise tying] [--batch 60]
                                                [--workers N] [--no-nbgrader] [--cold]
 
 Works on throw-away copies of exercises/ and hands in the reference solutions, the
-frameworks in turn (20 each for a batch of 60), so every kernel runs every cell. Prints
+frameworks in turn (20 each for a batch of 60; each framework's notebook is an nbgrader
+assignment of its own, which stock nbgrader grades one after the other), so every kernel
+runs every cell. Prints
 each grader's wall time and the ratio; for ``grade`` also the per-notebook latency (p50,
 p95) and the peak memory of the whole grading process tree, counted as PSS (shared pages
 once). ``--cold`` also times ``grade`` without the warm kernel factory.
@@ -23,21 +25,21 @@ from pathlib import Path
 
 import nbformat
 
-from autograder.course import DEFAULT_COURSE, Course, copy_course, framework_of
+from autograder.course import DEFAULT_COURSE, Course, copy_course
 from autograder.grade import SubmissionResult, grade_assignment
 from autograder.release import release_assignments, solution_submission
 
 
-def make_course(root: Path, assignment: str, batch: int) -> tuple[Course, list[str]]:
+def make_course(root: Path, exercise: str, batch: int) -> tuple[Course, list[str]]:
     course = copy_course(DEFAULT_COURSE, root)
-    release_assignments(course.root, [assignment])
-    notebooks = course.notebooks(assignment)
+    release_assignments(course.root, [exercise])
+    assignments = course.resolve(exercise)[1]
     students = [f"student{i:03d}" for i in range(batch)]
     for i, student in enumerate(students):
-        name = notebooks[i % len(notebooks)]
-        path = course.submission_dir(student, assignment) / f"{name}.ipynb"
+        assignment = assignments[i % len(assignments)]
+        path = course.submission_dir(student, assignment) / f"{assignment}.ipynb"
         path.parent.mkdir(parents=True, exist_ok=True)
-        nbformat.write(solution_submission(course.root, assignment, name), path)
+        nbformat.write(solution_submission(course.root, assignment, assignment), path)
     return course, students
 
 
@@ -91,16 +93,16 @@ def _pss(pid: int) -> int:
     return 0
 
 
-def stock_nbgrader(course: Course, assignment: str) -> float:
+def stock_nbgrader(course: Course, exercise: str) -> float:
     nbgrader = Path(sys.executable).with_name("nbgrader")
     start = time.perf_counter()
-    result = subprocess.run([str(nbgrader), "autograde", assignment, "--force"], cwd=course.root,
-                            capture_output=True, text=True)
-    elapsed = time.perf_counter() - start
-    if result.returncode != 0:
-        print(result.stdout[-2000:], result.stderr[-2000:], file=sys.stderr)
-        raise SystemExit("nbgrader autograde failed")
-    return elapsed
+    for assignment in course.resolve(exercise)[1]:
+        result = subprocess.run([str(nbgrader), "autograde", assignment, "--force"],
+                                cwd=course.root, capture_output=True, text=True)
+        if result.returncode != 0:
+            print(result.stdout[-2000:], result.stderr[-2000:], file=sys.stderr)
+            raise SystemExit("nbgrader autograde failed")
+    return time.perf_counter() - start
 
 
 def ours(course: Course, assignment: str, workers: int, warm: bool,
@@ -123,7 +125,7 @@ def percentile(values: list[float], q: float) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--assignment", default="tying")
+    parser.add_argument("--exercise", default="tying")
     parser.add_argument("--batch", type=int, default=60)
     parser.add_argument("--workers", type=int, default=None,
                         help="notebooks graded at once (default: grade's own)")
@@ -134,21 +136,21 @@ def main() -> None:
     os.environ.setdefault("GLOG_v", "3")
     tmp = Path(tempfile.mkdtemp(prefix="bench-grade-"))
     try:
-        print(f"{args.batch} reference submissions of {args.assignment}, frameworks in turn; "
+        print(f"{args.batch} reference submissions of {args.exercise}, frameworks in turn; "
               f"{os.cpu_count()} cores, {args.workers or 'default'} workers, load average "
               f"{os.getloadavg()[0]:.1f}")
         rows = []
         stock = None
         if not args.no_nbgrader:
-            course, _ = make_course(tmp / "stock", args.assignment, args.batch)
-            stock = stock_nbgrader(course, args.assignment)
+            course, _ = make_course(tmp / "stock", args.exercise, args.batch)
+            stock = stock_nbgrader(course, args.exercise)
             rows.append(("nbgrader autograde", stock, None, None))
         modes = [("grade (warm factory)", True)] + ([("grade (fresh kernels)", False)]
                                                     if args.cold else [])
         for label, warm in modes:
-            course, _ = make_course(tmp / label.split()[1].strip("("), args.assignment,
+            course, _ = make_course(tmp / label.split()[1].strip("("), args.exercise,
                                     args.batch)
-            elapsed, results, peak = ours(course, args.assignment, args.workers, warm)
+            elapsed, results, peak = ours(course, args.exercise, args.workers, warm)
             latencies = [s for r in results for s in r.seconds.values()]
             rows.append((label, elapsed, latencies, peak))
         for label, elapsed, latencies, peak in rows:

@@ -16,7 +16,6 @@ from chapter_facts import (
     numbers,
     tab_sets_with,
     value,
-    values,
 )
 
 pytestmark = pytest.mark.slow

@@ -224,6 +224,12 @@ _add(
             def _init_weight(self, name, data):
                 data[:] = nd.random.uniform(low=-10, high=10, shape=data.shape)
         """, MIXTURE, "without the zeroing step"),
+    _row("initialization_mxnet", "answer_mixture_init", "misconception", "data-rebound", """
+        class MixtureInit(init.Initializer):
+            def _init_weight(self, name, data):
+                data = nd.random.uniform(low=-10, high=10, shape=data.shape)
+                data = data * (data.abs() >= 5)
+        """, MIXTURE, "data[:] = ..."),
     _row("initialization_mxnet", "answer_mixture_init", "misconception", "threshold-2.5", """
         class MixtureInit(init.Initializer):
             def _init_weight(self, name, data):
@@ -283,6 +289,12 @@ _add(
             net[0].weight.initialize(init=init.Xavier(), force_reinit=True)
             net[1].weight.initialize(init=init.Constant(42), force_reinit=True)
         """, FIRST_LAST, "it is not the last layer"),
+    _row("initialization_mxnet", "answer_init_first_and_last", "misconception",
+         "no-force-reinit", """
+        def init_first_and_last(net):
+            net[0].weight.initialize(init=init.Xavier())
+            net[-1].weight.initialize(init=init.Constant(42))
+        """, FIRST_LAST, "unless you pass force_reinit=True"),
     _row("initialization_mxnet", "answer_init_first_and_last", "misconception",
          "xavier-everywhere", """
         def init_first_and_last(net):

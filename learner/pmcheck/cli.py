@@ -17,6 +17,7 @@ import datetime
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -194,8 +195,14 @@ def _execute(nb, path: Path, questions, cell_seconds: float):
                             interrupt_on_timeout=True, kernel_name="python3",
                             resources={"metadata": {"path": str(path.resolve().parent)}},
                             env=env)
-    # the kernel's own log lines (not the notebook's output) stay out of the report
-    client.execute(stderr=subprocess.DEVNULL)
+    # Ctrl-C stops the check at once. (asyncio, under nbclient, would otherwise turn it
+    # into a cancellation that the run survives, the kernel's cell reporting an interrupt.)
+    previous = signal.signal(signal.SIGINT, _interrupted)
+    try:
+        # the kernel's own log lines (not the notebook's output) stay out of the report
+        client.execute(stderr=subprocess.DEVNULL)
+    finally:
+        signal.signal(signal.SIGINT, previous)
     problems, errors, size = [], {}, 0
     for cell in run_nb.cells[:-1]:
         where = _grade_id(cell) or "a cell"
@@ -212,6 +219,10 @@ def _execute(nb, path: Path, questions, cell_seconds: float):
                         f"stopped with {text}")
     outcomes = _outcomes(run_nb.cells[-1])
     return outcomes, problems, errors
+
+
+def _interrupted(signum, frame):
+    raise KeyboardInterrupt
 
 
 def _error_text(output, cell_seconds: float) -> str:

@@ -205,6 +205,10 @@ def _mixture_failure(weights: np.ndarray, what: str) -> str | None:
     message = _support_failure(stats, what)
     if message is not None:
         return message
+    if stats.zero == 1:
+        return (f"{what}: every weight is exactly 0, as if the initializer wrote nothing. In "
+                f"MXNet, _init_weight(self, name, data) must write into the array it is given, "
+                f"data[:] = ...; data = ... only rebinds the local name")
     if abs(stats.zero - 0.5) > FRACTION_TOLERANCE:
         return (f"{what}: expected about 50% of the weights to be exactly 0 (±"
                 f"{FRACTION_TOLERANCE:.0%}); got {stats.zero:.1%} of {stats.n} weights")
@@ -326,7 +330,8 @@ def _judge_xavier(framework: str, spec: Spec, data: dict) -> str | None:
                     f"the last layer: the last one is {position}")
         if np.array_equal(after[last], before[last]):
             return (f"{where}, the last layer's weight was not changed; expected 42 "
-                    f"everywhere. The last layer of this net is {position}")
+                    f"everywhere. The last layer of this net is {position}"
+                    + _reinit_hint(framework))
         return (f"{where}, the last layer's weight should be 42 everywhere; got values from "
                 f"{after[last].min():.3g} to {after[last].max():.3g}")
     for k in range(1, last):
@@ -337,7 +342,8 @@ def _judge_xavier(framework: str, spec: Spec, data: dict) -> str | None:
     fan_out, fan_in = first.shape
     bound = math.sqrt(6 / (fan_in + fan_out))
     if np.array_equal(after[0], before[0]):
-        return f"{where}, the first layer's weight was not changed; expected Xavier uniform"
+        return (f"{where}, the first layer's weight was not changed; expected Xavier uniform"
+                + _reinit_hint(framework))
     largest = float(np.abs(first).max())
     if not largest <= bound * (1 + 1e-4):
         return (f"{where}, the first layer ({fan_in} -> {fan_out}) should be Xavier uniform, "
@@ -350,6 +356,13 @@ def _judge_xavier(framework: str, spec: Spec, data: dict) -> str | None:
                 f"fan_out) = {target:.4g} (Xavier uniform); got {variance:.4g} — the "
                 f"framework's default initializer, or Xavier with another gain?")
     return None
+
+
+def _reinit_hint(framework: str) -> str:
+    if framework != "mxnet":
+        return ""
+    return (". In MXNet, initializing a parameter that already has values does nothing (it "
+            "only warns) unless you pass force_reinit=True")
 
 
 XAVIER = Question("initialization.xavier_first_42_last", _probe_xavier, _judge_xavier)

@@ -197,10 +197,22 @@ def _execute(nb, path: Path, questions, cell_seconds: float):
                             env=env)
     # Ctrl-C stops the check at once. (asyncio, under nbclient, would otherwise turn it
     # into a cancellation that the run survives, the kernel's cell reporting an interrupt.)
-    previous = signal.signal(signal.SIGINT, _interrupted)
+    pressed: list[bool] = []
+
+    def interrupted(signum, frame):
+        pressed.append(True)
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGINT, interrupted)
     try:
         # the kernel's own log lines (not the notebook's output) stay out of the report
         client.execute(stderr=subprocess.DEVNULL)
+    except BaseException:
+        # nbclient answers Ctrl-C itself, from its event loop: it shuts the kernel down (and
+        # only then sets this), after which the run fails with a dead kernel.
+        if pressed or getattr(client, "_async_cleanup_kernel_future", None) is not None:
+            raise KeyboardInterrupt from None
+        raise
     finally:
         signal.signal(signal.SIGINT, previous)
     problems, errors, size = [], {}, 0
@@ -219,10 +231,6 @@ def _execute(nb, path: Path, questions, cell_seconds: float):
                         f"stopped with {text}")
     outcomes = _outcomes(run_nb.cells[-1])
     return outcomes, problems, errors
-
-
-def _interrupted(signum, frame):
-    raise KeyboardInterrupt
 
 
 def _error_text(output, cell_seconds: float) -> str:

@@ -57,3 +57,41 @@ def run_in_process(notebook: str, answers: dict[str, str] | None = None) -> dict
 
 def failing(results: dict[str, str]) -> set[str]:
     return {name for name, message in results.items() if message}
+
+
+def public_and_self_check(notebook: str, answers: dict[str, str] | None = None,
+                          ) -> tuple[dict[str, str], dict[str, str]]:
+    """Two readings of the same answers, ``{grade_id: message or ""}`` each: the public part
+    of each test cell run as the learner's copy holds it, and the notebook's ``check(...)``
+    from the table of public tests pmcheck ships."""
+    from pmcheck import selfcheck
+    from pmcheck.cells import public_source
+
+    answers = answers or {}
+    nb = source_notebook(notebook)
+    namespace: dict = {"__name__": "__main__"}
+    tests = []
+    for cell in nb.cells:
+        if cell.cell_type != "code" or "self-check" in cell.metadata.get("tags", []):
+            continue
+        if is_auto_test(cell):
+            tests.append(cell)
+            continue
+        try:
+            exec(compile(answers.get(grade_id(cell), cell.source), "cell", "exec"), namespace)
+        except Exception:  # noqa: BLE001 -- a broken answer cell: its questions fail below
+            pass
+    public = {}
+    for cell in tests:
+        try:
+            exec(compile(public_source(cell.source), grade_id(cell), "exec"), namespace)
+        except AssertionError as error:
+            public[grade_id(cell)] = str(error)
+        except Exception as error:  # noqa: BLE001
+            public[grade_id(cell)] = describe(error)
+        else:
+            public[grade_id(cell)] = ""
+    outcomes = selfcheck.run(selfcheck.entry(notebook)["questions"], namespace)
+    checked = {o.grade_id: "" if o.status == "passed" else o.message
+               for o in outcomes if o.status != "manual"}
+    return public, checked

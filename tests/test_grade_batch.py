@@ -245,3 +245,17 @@ def test_feedback_has_a_page_per_notebook_and_a_summary(batch):
                     PT, "--force"], cwd=course.root, check=True, capture_output=True)
     assert "got 9" in (leo / "squares.html").read_text()
     assert (leo / PT / f"{PT}.html").exists()
+
+
+def test_formgrader_shows_a_learner_the_maximum_of_their_own_framework(batch):
+    """nbgrader's own views: alice did PyTorch only and is out of that notebook's 4 points."""
+    from nbgrader.apps.api import NbGraderAPI
+
+    from autograder.course import Course, quiet_log
+
+    course, _ = batch
+    opened = Course.open(course.root)
+    api = NbGraderAPI(coursedir=opened.coursedir(), config=opened.config, log=quiet_log())
+    alice = api.get_submission(PT, "alice")
+    assert (alice["score"], alice["max_score"]) == (3, 4)
+    assert [s["student"] for s in api.get_submissions(MX) if s["student"] == "alice"] == []

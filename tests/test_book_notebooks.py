@@ -13,6 +13,7 @@ from pathlib import Path
 
 import nbformat
 import pmcheck
+from autograder.course import DEFAULT_COURSE, Course
 import pytest
 from book_html import page, tab_sets
 from chapter_facts import FRAMEWORKS
@@ -20,7 +21,7 @@ from myst_nb.core.read import read_myst_markdown_notebook
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[1]
-CHAPTERS = ("accessing", "initialization", "tying", "deferred")
+CHAPTERS = ("accessing", "initialization", "tying", "deferred", "saving")
 CASES = [(chapter, framework) for chapter in CHAPTERS for framework in FRAMEWORKS]
 MODULES = pmcheck.FRAMEWORK_MODULES
 PINS = {"pytorch": "torch==2.13.0", "mxnet": "mxnet==1.9.1", "mindspore": "mindspore==2.10.0"}
@@ -160,8 +161,10 @@ def test_each_framework_zip_holds_every_chapter_and_its_student_notebooks(
             assert (archive.read(f"{top}/notebooks/{name}")
                     == (downloads / name).read_bytes())
         students = [n for n in names if n.startswith(f"{top}/exercises/")]
-        assert len(students) == 4 and all(n.endswith(f"_{framework}.ipynb") for n in students)
-        assert len(names) == len(CHAPTERS) + 4
+        exercises = Course.open(DEFAULT_COURSE).exercises()
+        assert sorted(students) == sorted(f"{top}/exercises/{name}_{framework}.ipynb"
+                                          for name in exercises)
+        assert len(names) == len(CHAPTERS) + len(exercises)
 
 
 @pytest.mark.parametrize("chapter", CHAPTERS)

@@ -21,7 +21,7 @@ sys.path.insert(0, str(ROOT / "book" / "_ext"))
 import install_page  # noqa: E402
 from page_assets import icons  # noqa: E402
 
-CHAPTERS = ["accessing", "initialization", "tying", "deferred"]
+CHAPTERS = ["accessing", "initialization", "tying", "deferred", "saving"]
 # What makes a browser fetch something: (tag, attribute), and <link> by its rel.
 FETCHED = [("script", "src"), ("img", "src"), ("iframe", "src"), ("source", "src"),
            ("video", "src"), ("audio", "src"), ("embed", "src"), ("object", "data"),

@@ -24,7 +24,7 @@ pytestmark = [
 ]
 ROOT = Path(__file__).resolve().parents[1]
 SCREENSHOTS = ROOT / "_build" / "screenshots"
-CHAPTERS = ["accessing", "initialization", "tying", "deferred"]
+CHAPTERS = ["accessing", "initialization", "tying", "deferred", "saving"]
 FRAMEWORKS = ["pytorch", "mxnet", "mindspore"]
 SIZES = {"laptop": browser.DESKTOP, "phone": browser.PHONE}
 # Pages with formulas, and how many display formulas each has at least.

@@ -146,12 +146,28 @@ def test_ctrl_c_says_interrupted_not_killed(write):
     path = write({**RIGHT, "answer_make_tied_net": "import time\ntime.sleep(600)"})
     process = subprocess.Popen([PMCHECK, str(path)], stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True, start_new_session=True)
-    time.sleep(8)  # the kernel is up and sleeping in the answer cell
+    _wait_for_kernel(process.pid)  # and its answer cell is sleeping
     os.killpg(process.pid, signal.SIGINT)  # as a terminal's Ctrl-C reaches the whole group
     out, err = process.communicate(timeout=60)
     assert process.returncode == 130
     assert "interrupted (Ctrl-C): nothing was checked" in err
     assert "killed" not in out + err and "Traceback" not in err
+
+
+def _wait_for_kernel(parent: int, seconds: float = 120) -> None:
+    """Until ``parent``'s kernel has started and had time to reach the sleeping cell."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        children = Path(f"/proc/{parent}/task/{parent}/children").read_text().split()
+        for child in children:
+            try:
+                if b"ipykernel" in Path(f"/proc/{child}/cmdline").read_bytes():
+                    time.sleep(8)  # imports torch, runs the set-up, then sleeps
+                    return
+            except OSError:
+                continue
+        time.sleep(0.2)
+    raise AssertionError("the kernel never started")
 
 
 def test_a_notebook_pmcheck_does_not_know_is_checked_by_its_own_tests(write):

@@ -7,6 +7,7 @@ notebook is checked there, from a folder of its own.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -27,8 +28,12 @@ REPO = Path(__file__).resolve().parents[1]
 def venv(tmp_path_factory):
     root = tmp_path_factory.mktemp("learner-install")
     wheels = root / "wheels"
+    # built from a copy: setuptools leaves build/ and egg-info beside the sources it builds
+    source = root / "learner"
+    shutil.copytree(REPO / "learner", source,
+                    ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__"))
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps",
-                    "--no-build-isolation", "-w", str(wheels), str(REPO / "learner")],
+                    "--no-build-isolation", "-w", str(wheels), str(source)],
                    check=True, capture_output=True, cwd=root)
     (wheel,) = wheels.glob("pmcheck-*.whl")
     subprocess.run([sys.executable, "-m", "venv", str(root / "venv")], check=True)

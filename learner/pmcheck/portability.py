@@ -44,8 +44,8 @@ _MAX_ENTRIES, _MAX_VALUES = 1000, 200_000
 _WHY_STATISTICS = {
     "pytorch": ("they are buffers, not parameters, so named_parameters() and parameters() "
                 "leave them out; state_dict() holds every entry, buffers included"),
-    "mxnet": ("they are parameters that are not trained (grad_req 'null'), and the net "
-              "predicts with them; the file save_parameters writes holds them"),
+    "mxnet": ("they are parameters that are not trained (grad_req 'null') but part of the "
+              "state the net predicts with; the file save_parameters writes holds them"),
     "mindspore": ("they are parameters that are not trained (requires_grad=False), so "
                   "trainable_params() leaves them out; parameters_and_names() holds them"),
 }
@@ -194,24 +194,26 @@ def example_cnn() -> tuple[dict, list[int]]:
         _dense(8, 64), _norm(8, 1), relu, _dense(8, 8), relu, _dense(3, 8)]), [1, 6, 6]
 
 
-def random_cnn(gen: np.random.Generator, blocks: int | None = None) -> tuple[dict, list[int]]:
+def random_cnn(gen: np.random.Generator, full: bool = False) -> tuple[dict, list[int]]:
     """A CNN nobody has seen: one or two convolutions, BatchNorm after the first and maybe
     elsewhere, then dense layers, one of them square. Each layer is one child of the net,
-    ReLUs too, so its names have the same structure in every framework."""
+    ReLUs too, so its names have the same structure in every framework. ``full``: two
+    convolutions and a BatchNorm layer after each, and after the first dense layer, so that
+    BatchNorm sits where it does not in the example."""
     relu = {"kind": "relu"}
     channels, size = int(gen.integers(1, 4)), int(gen.integers(5, 8))
     shape = [channels, size, size]
     children: list[dict] = []
-    for block in range(int(blocks or gen.integers(1, 3))):
+    for block in range(2 if full else int(gen.integers(1, 3))):
         out, k = int(gen.integers(2, 6)), int(gen.integers(1, min(3, size - 2) + 1))
         children.append({"kind": "conv", "out": out, "in": channels, "k": k})
-        if block == 0 or gen.random() < 0.6:
+        if full or block == 0 or gen.random() < 0.6:
             children.append(_norm(out, 2))
         children.append(relu)
         channels, size = out, size - k + 1
     hidden = int(gen.integers(3, 9))
     children += [{"kind": "flatten"}, _dense(hidden, channels * size * size)]
-    if gen.random() < 0.6:
+    if full or gen.random() < 0.6:
         children.append(_norm(hidden, 1))
     children += [relu, _dense(hidden, hidden), relu, _dense(int(gen.integers(2, 6)), hidden)]
     return _sequential(children), shape
@@ -372,7 +374,8 @@ def _judge_from_numpy(framework: str, spec: Spec, data: dict) -> str | None:
     statistics = [name for name in left if roles[name] in STATISTICS]
     if left and len(statistics) == len(left):
         return (f"{head} did not load BatchNorm's running statistics ({_names(statistics)}), "
-                f"and the net predicts with them: {_WHY_STATISTICS[framework]}")
+                f"so the net normalizes with other statistics than the state's: "
+                f"{_WHY_STATISTICS[framework]}")
     if left:
         return (f"{head} left {_names(left)} of the net with other values than the state's "
                 f"(every entry should be loaded: {_EVERY_ENTRY[framework]})")
@@ -411,7 +414,8 @@ def _convert_specs(framework: str) -> list[Spec]:
 
 def _convert_random_specs(framework: str, trials: int = 4) -> list[Spec]:
     """``check_convert_names`` on random CNNs between random pairs of frameworks: the first
-    trial into this framework's names, with two convolutions, the second out of them."""
+    trial into this framework's names, on a CNN with BatchNorm in three places, the second
+    out of this framework's names."""
     gen = rng()
     specs = []
     for trial in range(trials):
@@ -420,7 +424,7 @@ def _convert_random_specs(framework: str, trials: int = 4) -> list[Spec]:
             source, target = (source if source != framework else target), framework
         elif trial == 1 and source != framework:
             source, target = framework, (target if target != framework else source)
-        node, shape = random_cnn(gen, blocks=2 if trial == 0 else None)
+        node, shape = random_cnn(gen, full=trial == 0)
         specs.append(_convert_spec(gen, node, shape, source, target))
     return specs
 
@@ -464,7 +468,7 @@ def _judge_convert(framework: str, spec: Spec, data: dict) -> str | None:
         if leaf == "num_batches_tracked":
             return (f"{head} keeps {name}, PyTorch's count of training passes, which has no "
                     f"counterpart in {Target}: leave it out")
-        return (f"{head}: a {Target} net of this build has no entry {name!r}"
+        return (f"{head}: {Target} has no entry {name!r} in a net of this build"
                 f"{_hint(target, node, layer)}")
     missing = [name for name in want if name not in got and name not in optional]
     statistics = [name for name in missing if where[name][1] in STATISTICS]

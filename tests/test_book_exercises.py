@@ -14,6 +14,7 @@ CHAPTER_ASSIGNMENTS = {
     "initialization": "initialization",
     "tying": "tying",
     "deferred": "deferred",
+    "saving": "portability",
 }
 
 

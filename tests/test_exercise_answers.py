@@ -81,7 +81,7 @@ def test_every_question_has_a_hard_coded_and_a_misconceived_answer():
     for row in WRONG_ANSWERS:
         kinds[row.notebook, row.answer].add(row.kind)
         covered[row.notebook].update(row.fails)
-    for assignment in ("access", "initialization", "tying", "deferred"):
+    for assignment in ("access", "initialization", "tying", "deferred", "portability"):
         for framework in FRAMEWORKS:
             notebook = f"{assignment}_{framework}"
             cells = source_notebook(notebook).cells

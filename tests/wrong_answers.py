@@ -52,6 +52,9 @@ GRAD = ("tied_grad_is_sum",)
 BUILD = ("build_mlp_works",)
 BEFORE = ("deferred_shape_before",)
 AFTER = ("deferred_shape_after",)
+TO_NUMPY = ("numpy_state_is_complete",)
+ROUND_TRIP = ("numpy_state_round_trip",)
+CONVERT = ("converted_state_predicts_the_same",)
 
 WRONG_ANSWERS: list[WrongAnswer] = []
 
@@ -499,6 +502,153 @@ _add(
             return [(width, 0) for width in widths]
         """, BEFORE, "MindSpore has no deferred initialization"),
 )
+
+# -- portability -------------------------------------------------------------------------
+_add(
+    _row("portability_pytorch", "answer_to_numpy_state", "hard-coded", "example-layers", """
+        def to_numpy_state(net):
+            state = {f"{k}.{leaf}": getattr(net[k], leaf).detach().numpy()
+                     for k in (0, 3) for leaf in ("weight", "bias")}
+            state.update({f"1.{name}": value.numpy()
+                          for name, value in net[1].state_dict().items()})
+            return state
+        """, TO_NUMPY, "to_numpy_state(net)"),
+    _row("portability_pytorch", "answer_to_numpy_state", "misconception", "parameters-only", """
+        def to_numpy_state(net):
+            return {name: p.detach().numpy() for name, p in net.named_parameters()}
+        """, TO_NUMPY, "they are buffers, not parameters"),
+    _row("portability_pytorch", "answer_to_numpy_state", "misconception", "tensors", """
+        def to_numpy_state(net):
+            return dict(net.state_dict())
+        """, TO_NUMPY, "should map each name to a numpy array"),
+    _row("portability_mxnet", "answer_to_numpy_state", "hard-coded", "example-layers", """
+        def to_numpy_state(net):
+            return {f"{k}.{name}": p.data().asnumpy() for k in (0, 1, 3)
+                    for name, p in [(p.name.split("_", 1)[1], p)
+                                    for p in net[k].collect_params().values()]}
+        """, TO_NUMPY, "to_numpy_state(net)"),
+    _row("portability_mxnet", "answer_to_numpy_state", "misconception", "collect-params-names",
+         """
+        def to_numpy_state(net):
+            return {name: p.data().asnumpy() for name, p in net.collect_params().items()}
+        """, TO_NUMPY, "collect_params()' names"),
+    _row("portability_mxnet", "answer_to_numpy_state", "misconception", "trained-only", """
+        import pathlib
+        import tempfile
+
+
+        def to_numpy_state(net):
+            with tempfile.TemporaryDirectory() as folder:
+                path = str(pathlib.Path(folder) / "net.params")
+                net.save_parameters(path)
+                return {name: value.asnumpy() for name, value in nd.load(path).items()
+                        if "running" not in name}
+        """, TO_NUMPY, "grad_req 'null'"),
+    _row("portability_mindspore", "answer_to_numpy_state", "hard-coded", "example-layers", """
+        def to_numpy_state(net):
+            return {f"{k}.{name.rpartition('.')[2]}": p.asnumpy() for k in (0, 1, 3)
+                    for name, p in net[k].parameters_and_names()}
+        """, TO_NUMPY, "to_numpy_state(net)"),
+    _row("portability_mindspore", "answer_to_numpy_state", "misconception", "trainable-only", """
+        def to_numpy_state(net):
+            return {p.name: p.asnumpy() for p in net.trainable_params()}
+        """, TO_NUMPY, "trainable_params() leaves them out"),
+)
+_add(
+    _row("portability_pytorch", "answer_from_numpy_state", "hard-coded", "example-layers", """
+        def from_numpy_state(net, state):
+            with torch.no_grad():
+                for k in (0, 1, 3):
+                    for leaf, tensor in net[k].state_dict(keep_vars=True).items():
+                        tensor.copy_(torch.from_numpy(state[f"{k}.{leaf}"]))
+        """, ROUND_TRIP, "from_numpy_state(net, state)"),
+    _row("portability_pytorch", "answer_from_numpy_state", "misconception", "parameters-only",
+         """
+        def from_numpy_state(net, state):
+            with torch.no_grad():
+                for name, param in net.named_parameters():
+                    param.copy_(torch.from_numpy(state[name]))
+        """, ROUND_TRIP, "did not load BatchNorm's running statistics"),
+    _row("portability_mxnet", "answer_from_numpy_state", "hard-coded", "example-layers", """
+        def from_numpy_state(net, state):
+            for k in (0, 1, 3):
+                for p in net[k].collect_params().values():
+                    p.set_data(nd.array(state[f"{k}.{p.name.split('_', 1)[1]}"]))
+        """, ROUND_TRIP, "from_numpy_state(net, state)"),
+    _row("portability_mxnet", "answer_from_numpy_state", "misconception", "trained-only", """
+        def from_numpy_state(net, state):
+            trained = [value for name, value in state.items() if "running" not in name]
+            params = net.collect_params(".*weight|.*bias|.*gamma|.*beta").values()
+            for param, value in zip(params, trained):
+                param.set_data(nd.array(value))
+        """, ROUND_TRIP, "did not load BatchNorm's running statistics"),
+    _row("portability_mindspore", "answer_from_numpy_state", "hard-coded", "example-layers", """
+        def from_numpy_state(net, state):
+            for k in (0, 1, 3):
+                for name, p in net[k].parameters_and_names():
+                    p.set_data(Tensor(state[f"{k}.{name.rpartition('.')[2]}"]))
+        """, ROUND_TRIP, "from_numpy_state(net, state)"),
+    _row("portability_mindspore", "answer_from_numpy_state", "misconception", "trainable-only",
+         """
+        def from_numpy_state(net, state):
+            for param in net.trainable_params():
+                param.set_data(Tensor(state[param.name]))
+        """, ROUND_TRIP, "trainable_params() leaves them out"),
+)
+#: The start of a convert_names that finds the BatchNorm layers, indented as the rows' code.
+_BATCHNORM_NAMES = textwrap.indent("""
+names = {"pytorch": ["weight", "bias", "running_mean", "running_var"],
+         "mxnet": ["gamma", "beta", "running_mean", "running_var"],
+         "mindspore": ["gamma", "beta", "moving_mean", "moving_variance"]}
+rename = dict(zip(names[source], names[target]))
+batchnorm = {name.rpartition(".")[0] for name in state
+             if name.rpartition(".")[2] == names[source][2]}""", " " * 16)
+for _framework in ("pytorch", "mxnet", "mindspore"):
+    _add(
+        _row(f"portability_{_framework}", "answer_convert_names", "hard-coded",
+             "example-positions", """
+            def convert_names(state, source, target):
+                names = {"pytorch": ["weight", "bias", "running_mean", "running_var"],
+                         "mxnet": ["gamma", "beta", "running_mean", "running_var"],
+                         "mindspore": ["gamma", "beta", "moving_mean", "moving_variance"]}
+                rename = dict(zip(names[source], names[target]))
+                converted = {}
+                for name, value in state.items():
+                    layer, _, leaf = name.rpartition(".")
+                    if layer in ("1", "5"):  # where the example has its BatchNorm layers
+                        if leaf == "num_batches_tracked":
+                            continue
+                        leaf = rename[leaf]
+                    converted[f"{layer}.{leaf}"] = value
+                return converted
+            """, CONVERT, "convert_names(state, "),
+        _row(f"portability_{_framework}", "answer_convert_names", "misconception",
+             "forgets-statistics", f"""
+            def convert_names(state, source, target):{_BATCHNORM_NAMES}
+                converted = {{}}
+                for name, value in state.items():
+                    layer, _, leaf = name.rpartition(".")
+                    if layer in batchnorm:
+                        if leaf not in names[source][:2]:
+                            continue  # not trained, so not needed?
+                        leaf = rename[leaf]
+                    converted[f"{{layer}}.{{leaf}}"] = value
+                return converted
+            """, CONVERT, "leaves out BatchNorm's running statistics"),
+        _row(f"portability_{_framework}", "answer_convert_names", "misconception",
+             "transposed-dense", f"""
+            def convert_names(state, source, target):{_BATCHNORM_NAMES}
+                converted = {{}}
+                for name, value in state.items():
+                    layer, _, leaf = name.rpartition(".")
+                    if layer in batchnorm:
+                        if leaf == "num_batches_tracked":
+                            continue
+                        leaf = rename[leaf]
+                    converted[f"{{layer}}.{{leaf}}"] = value.T if value.ndim == 2 else value
+                return converted
+            """, CONVERT, "transposed"),
+    )
 
 
 def by_notebook(notebook: str) -> list[WrongAnswer]:

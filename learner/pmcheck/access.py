@@ -61,9 +61,10 @@ _MAX_VALUES = 10_000
 
 # -- the nets the checks use, described as plain data -------------------------------------
 # A node is {"kind": "dense", "out": 8, "in": 4, "bias": True, "relu": False},
-# {"kind": "relu"}, {"kind": "norm", "size": 6}, {"kind": "sequential", "children": [...]}
-# or {"kind": "chain", "names": [...], "children": [...]} (a custom block holding its
-# children as attributes of those names).
+# {"kind": "relu"}, {"kind": "norm", "size": 6} (with "dims": 2, over image channels),
+# {"kind": "conv", "out": 4, "in": 1, "k": 3} (no padding, with a bias), {"kind": "flatten"},
+# {"kind": "sequential", "children": [...]} or {"kind": "chain", "names": [...],
+# "children": [...]} (a custom block holding its children as attributes of those names).
 def _dense(out: int, in_: int, *, bias: bool = True, relu: bool = False) -> dict:
     return {"kind": "dense", "out": int(out), "in": int(in_), "bias": bias, "relu": relu}
 
@@ -140,10 +141,16 @@ def _random_container(gen: np.random.Generator, d: int, depth: int) -> tuple[dic
     return _chain(dict(zip(names.tolist(), children))), d
 
 
-def build(fw: Framework, node: dict, d: int) -> Any:
-    """The net ``node`` describes, built with the framework, every shape known (d features)."""
+def build(fw: Framework, node: dict, d: int | None = None) -> Any:
+    """The net ``node`` describes, built with the framework, every shape known (d features).
+
+    Without ``d`` no data goes through: every layer is given its input size.
+    """
     net = _build(fw, node)
-    fw.ready(net, d)
+    if d is None:
+        fw.initialize(net)
+    else:
+        fw.ready(net, d)
     return net
 
 
@@ -154,7 +161,11 @@ def _build(fw: Framework, node: dict) -> Any:
     if kind == "relu":
         return fw.relu()
     if kind == "norm":
-        return fw.batchnorm(node["size"])
+        return (fw.batchnorm2d if node.get("dims") == 2 else fw.batchnorm)(node["size"])
+    if kind == "conv":
+        return fw.conv2d(node["out"], node["in"], node["k"])
+    if kind == "flatten":
+        return fw.flatten()
     children = [_build(fw, child) for child in node["children"]]
     if kind == "chain":
         return fw.chain(dict(zip(node["names"], children)))
@@ -180,7 +191,10 @@ def layers(framework: str, node: dict,
     if kind == "norm":
         return [(".".join(path), kind,
                  [(leaf, (node["size"],)) for leaf in _NORM_LEAVES[framework]])]
-    if kind == "relu":
+    if kind == "conv":
+        out, k = node["out"], node["k"]
+        return [(".".join(path), kind, [("weight", (out, node["in"], k, k)), ("bias", (out,))])]
+    if kind in ("relu", "flatten"):
         return []
     children = node["children"]
     names = node["names"] if kind == "chain" else [str(i) for i in range(len(children))]

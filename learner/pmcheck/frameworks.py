@@ -39,6 +39,17 @@ class Framework:
     def batchnorm(self, n: int) -> Any:
         raise NotImplementedError
 
+    def batchnorm2d(self, n: int) -> Any:
+        """A BatchNorm layer over the ``n`` channels of images (N, n, H, W)."""
+        raise NotImplementedError
+
+    def conv2d(self, out: int, in_: int, k: int) -> Any:
+        """A ``k`` x ``k`` convolution ``in_ -> out`` channels, no padding, with a bias."""
+        raise NotImplementedError
+
+    def flatten(self) -> Any:
+        raise NotImplementedError
+
     def sequential(self, children: Sequence[Any]) -> Any:
         raise NotImplementedError
 
@@ -75,6 +86,9 @@ class Framework:
         """``net``'s output on ``X``, making its parameters concrete on the way (MXNet)."""
         return self.forward(net, X)
 
+    def initialize(self, net: Any) -> None:
+        """Give a net whose every size is known its parameters (only MXNet waits for this)."""
+
     # -- reading --------------------------------------------------------------------
     def named_parameters(self, net: Any) -> dict[str, Any]:
         raise NotImplementedError
@@ -107,6 +121,39 @@ class Framework:
     def forward(self, net: Any, X: np.ndarray) -> np.ndarray:
         raise NotImplementedError
 
+    def predict(self, net: Any, X: np.ndarray) -> np.ndarray:
+        """``net``'s output on ``X`` in inference mode: BatchNorm uses its running statistics."""
+        return self.forward(net, X)
+
+    # -- the saved state: every array a checkpoint holds, by the framework's own names ---
+    def state_entries(self, net: Any) -> dict[str, Any]:
+        """The objects behind each name the framework's checkpoint of ``net`` uses."""
+        raise NotImplementedError
+
+    def state(self, net: Any) -> dict[str, np.ndarray]:
+        """``net``'s checkpoint as numpy arrays (float32, and int64 for counts)."""
+        return {name: self._array(entry) for name, entry in self.state_entries(net).items()}
+
+    def _array(self, entry: Any) -> np.ndarray:
+        return self.numpy(entry).astype(np.float32)
+
+    def load_state(self, net: Any, state: dict[str, np.ndarray]) -> tuple[list[str], list[str]]:
+        """Write each array of ``state`` into the entry of its name; (missing, unexpected).
+
+        Raises ValueError, naming the entry, when an array's shape does not fit.
+        """
+        entries = self.state_entries(net)
+        for name, value in state.items():
+            if name in entries:
+                value = np.asarray(value)
+                shape = self.shape(entries[name])
+                if tuple(value.shape) != shape:
+                    raise ValueError(f"{name} has shape {tuple(value.shape)} in the state but "
+                                     f"{shape} in the net")
+                self.set_numpy(entries[name], value)
+        return ([name for name in entries if name not in state],
+                [name for name in state if name not in entries])
+
     def grads(self, net: Any, X: np.ndarray, params: Sequence[Any]) -> list[np.ndarray]:
         """Gradients of ``net(X).sum()`` with respect to ``params``."""
         raise NotImplementedError
@@ -135,6 +182,15 @@ class PyTorch(Framework):
 
     def batchnorm(self, n):
         return self.nn.BatchNorm1d(n)
+
+    def batchnorm2d(self, n):
+        return self.nn.BatchNorm2d(n)
+
+    def conv2d(self, out, in_, k):
+        return self.nn.Conv2d(in_, out, kernel_size=k)
+
+    def flatten(self):
+        return self.nn.Flatten()
 
     def sequential(self, children):
         return self.nn.Sequential(*children)
@@ -183,6 +239,18 @@ class PyTorch(Framework):
         with quiet(), self.torch.no_grad():
             return self.numpy(net(self.torch.as_tensor(X, dtype=self.torch.float32)))
 
+    def predict(self, net, X):
+        net.eval()
+        return self.forward(net, X)
+
+    def state_entries(self, net):
+        return net.state_dict(keep_vars=True)
+
+    def _array(self, entry):
+        if entry.dtype == self.torch.int64:  # BatchNorm's num_batches_tracked
+            return entry.detach().cpu().numpy().astype(np.int64)
+        return super()._array(entry)
+
     def grads(self, net, X, params):
         with quiet():
             out = net(self.torch.as_tensor(X, dtype=self.torch.float32)).sum()
@@ -217,6 +285,15 @@ class MXNet(Framework):
 
     def batchnorm(self, n):
         return self.nn.BatchNorm(in_channels=n)
+
+    def batchnorm2d(self, n):
+        return self.nn.BatchNorm(in_channels=n)  # normalizes axis 1, whatever the rank
+
+    def conv2d(self, out, in_, k):
+        return self.nn.Conv2D(out, kernel_size=k, in_channels=in_)
+
+    def flatten(self):
+        return self.nn.Flatten()
 
     def sequential(self, children):
         net = self.nn.Sequential()
@@ -257,6 +334,14 @@ class MXNet(Framework):
         with quiet():
             net.initialize()
         return super().first_forward(net, X)
+
+    def initialize(self, net):
+        with quiet():
+            net.initialize()
+
+    def state_entries(self, net):
+        # The names save_parameters writes: the net's structure, no kernel-wide counters.
+        return dict(net._collect_params_with_prefix())
 
     def named_parameters(self, net):
         return dict(net.collect_params().items())
@@ -346,6 +431,16 @@ class MindSpore(Framework):
     def batchnorm(self, n):
         return self.nn.BatchNorm1d(n)
 
+    def batchnorm2d(self, n):
+        return self.nn.BatchNorm2d(n)
+
+    def conv2d(self, out, in_, k):
+        # MindSpore's defaults pad ("same") and have no bias; PyTorch's and MXNet's do not.
+        return self.nn.Conv2d(in_, out, kernel_size=k, pad_mode="valid", has_bias=True)
+
+    def flatten(self):
+        return self.nn.Flatten()
+
     def sequential(self, children):
         return self.nn.SequentialCell(list(children))
 
@@ -379,6 +474,14 @@ class MindSpore(Framework):
     def forward(self, net, X):
         with quiet():
             return self.numpy(net(self.ms.Tensor(np.asarray(X, dtype=np.float32))))
+
+    def predict(self, net, X):
+        net.set_train(False)
+        return self.forward(net, X)
+
+    def state_entries(self, net):
+        # The names save_checkpoint writes: each parameter's own name.
+        return {param.name: param for param in net.get_parameters()}
 
     def grads(self, net, X, params):
         with quiet():

@@ -15,12 +15,13 @@ import subprocess
 import tempfile
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-__all__ = ["PostgresServer", "postgres_server", "postgres_url"]
+__all__ = ["PostgresServer", "postgres_server", "postgres_url", "throwaway_server"]
 
 
 def _binaries() -> Path | None:
@@ -111,6 +112,23 @@ def _start() -> tuple[PostgresServer | None, str]:
     return server, ""
 
 
+def _stop(server: PostgresServer) -> None:
+    server.run("pg_ctl", "-D", str(server.folder / "data"), "-m", "immediate", "-w", "stop")
+    shutil.rmtree(server.folder, ignore_errors=True)
+
+
+@contextmanager
+def throwaway_server() -> Iterator[PostgresServer]:
+    """A server for as long as the block runs (the benchmark's); RuntimeError if none starts."""
+    server, why = _start()
+    if server is None:
+        raise RuntimeError(f"PostgreSQL cannot start here: {why}")
+    try:
+        yield server
+    finally:
+        _stop(server)
+
+
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[PostgresServer]:
     server, why = _start()
@@ -122,9 +140,7 @@ def postgres_server() -> Iterator[PostgresServer]:
     try:
         yield server
     finally:
-        server.run("pg_ctl", "-D", str(server.folder / "data"), "-m", "immediate", "-w",
-                   "stop")
-        shutil.rmtree(server.folder, ignore_errors=True)
+        _stop(server)
 
 
 @pytest.fixture

@@ -18,11 +18,13 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import sys
 import threading
 import uuid
 
 from distributed.diagnostics.plugin import WorkerPlugin
 
+from .course import CourseError
 from .grade import NotebookTask, _Grader, _Kernels, _NotebookOutcome, _unscored, grade_notebook
 from .kernel import sandbox_available, sandbox_problem
 
@@ -30,6 +32,8 @@ from .kernel import sandbox_available, sandbox_problem
 PLUGIN = "autograder-kernels"
 #: Times a notebook is started on a worker that then dies, before it is reported.
 ALLOWED_FAILURES = 1
+#: Seconds to reach the scheduler before saying it cannot be reached.
+CONNECT_SECONDS = 10
 
 
 class WarmKernels(WorkerPlugin):
@@ -110,13 +114,28 @@ async def grade_on_cluster(grader: _Grader, address: str, students: list[str],
     """
     from distributed import Client
 
-    async with Client(address, asynchronous=True, name="autograder-grade") as client:
+    try:
+        client = await Client(address, asynchronous=True, name="autograder-grade",
+                              timeout=CONNECT_SECONDS)
+    except (OSError, ValueError, TypeError) as error:
+        raise CourseError(f"cannot reach the Dask scheduler at {address}: "
+                          f"{str(error).splitlines()[0] if str(error) else type(error).__name__}"
+                          ) from None
+    async with client:
         await client.register_plugin(WarmKernels(), name=PLUGIN)
-        await client.run_on_scheduler(retry_once)
+        try:
+            await client.run_on_scheduler(retry_once)
+        except Exception as error:  # noqa: BLE001 -- grading goes on, with Dask's default
+            print(f"autograder: could not set the scheduler's allowed-failures to "
+                  f"{ALLOWED_FAILURES} ({type(error).__name__}); a notebook may be tried on "
+                  "more workers that die", file=sys.stderr)
         keys = sorted(set(grader.kernels.needs.values()))
         if warm and sandbox and keys:
             await client.run(_prewarm, keys, sandbox)
         threads = sum((await client.nthreads()).values())
+        if not threads:
+            print(f"autograder: the cluster at {address} has no workers yet; the notebooks "
+                  "wait for one", file=sys.stderr)
         run = f"{grader.exercise}-{uuid.uuid4().hex[:8]}"
         grader.run = functools.partial(_on_cluster, client, run, sandbox, warm)
         return await grader.grade_all(students, workers or max(4, 2 * threads), progress)

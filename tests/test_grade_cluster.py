@@ -209,3 +209,16 @@ def test_an_executed_notebook_comes_back_as_plain_data(cluster, tmp_path):
     grade_assignment(course.root, PT, limits=LIMITS, scheduler=local.scheduler_address)
     graded = course.root / "autograded" / "alice" / PT / f"{PT}.ipynb"
     nbformat.validate(nbformat.read(graded, 4))
+
+
+def test_an_unreachable_scheduler_is_one_line_and_exit_status_2(fixture_course):
+    fixture_course.release(PT)
+    fixture_course.submit("alice", "squares", PT,
+                          fixture_course.solution_submission("squares", PT))
+    done = subprocess.run([sys.executable, "-m", "autograder", "grade", PT, "--course",
+                           str(fixture_course.root), "--scheduler", "tcp://127.0.0.1:9"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2
+    (line,) = done.stderr.strip().splitlines()
+    assert line.startswith("autograder: error: cannot reach the Dask scheduler at "
+                           "tcp://127.0.0.1:9: ")

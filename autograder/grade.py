@@ -12,6 +12,10 @@ decided here, from the data the probes send back (:mod:`autograder.judging`), ne
 kernel. Kernels run in parallel; this process alone writes the gradebook (the way
 nbgrader's ``SaveAutoGrades`` does), so formgrader, ``generate_feedback`` and ``export``
 see the results as if ``nbgrader autograde`` had made them.
+
+The work unit is one notebook: :class:`NotebookTask` (plain data, read here) in,
+:func:`grade_notebook` (kernel, probes, verdicts) out, run here or on a Dask cluster's
+workers (:mod:`autograder.cluster`) with the same code.
 """
 from __future__ import annotations
 
@@ -602,7 +606,7 @@ def _copy_files(source: Path, dest: Path, *, skip: tuple[str, ...] = ()) -> list
 
     Links and oversized files are left out, each with a note.
     """
-    files, notes = _gather_files(source, skip=skip)
+    files, notes = _gather_files(source, skip=skip, budget=1 << 62)  # each file capped only
     _write_files(files, dest)
     return notes
 

@@ -63,22 +63,26 @@ $(STAMP): requirements.txt constraints.txt
 	$(BIN)/python -m pip install -r requirements.txt
 	touch $(STAMP)
 
-# Debian packages, as command:package: Chromium and its driver run the browser tests (the
-# grading kernels' sandbox is our own, autograder/sandbox.py). Install the missing ones
-# where we may.
-SYSTEM_DEPS := chromium:chromium chromedriver:chromium-driver
+# Debian packages, as command:package: Chromium and its driver run the browser tests, and
+# the PostgreSQL gradebook tests start a throw-away server of their own (Debian keeps its
+# initdb off PATH, in /usr/lib/postgresql/N/bin). The grading kernels' sandbox is our own,
+# autograder/sandbox.py. Install the missing ones where we may.
+SYSTEM_DEPS := chromium:chromium chromedriver:chromium-driver initdb:postgresql
 
 system-deps:
 	@missing=""; \
 	for dep in $(SYSTEM_DEPS); do \
-	  command -v $${dep%%:*} >/dev/null 2>&1 || missing="$$missing $${dep#*:}"; \
+	  command -v $${dep%%:*} >/dev/null 2>&1 || \
+	    ls /usr/lib/postgresql/*/bin/$${dep%%:*} >/dev/null 2>&1 || \
+	    missing="$$missing $${dep#*:}"; \
 	done; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	  else \
 	    echo "note: not installed:$$missing (without chromium and chromium-driver"; \
-	    echo "      the browser tests are skipped)"; \
+	    echo "      the browser tests are skipped, without postgresql the PostgreSQL"; \
+	    echo "      gradebook tests)"; \
 	  fi; \
 	fi
 

@@ -54,7 +54,8 @@ def grade(args: argparse.Namespace) -> int:
     results = grade_assignment(args.course.root, args.name, students=args.students,
                                workers=args.workers, progress=True, limits=limits,
                                sandbox=False if args.no_sandbox else None,
-                               warm=not args.cold, release=args.release)
+                               warm=not args.cold, release=args.release,
+                               scheduler=args.scheduler)
     if not results:
         print(f"nothing handed in for {args.name!r} in {args.course.submitted}",
               file=sys.stderr)
@@ -153,6 +154,10 @@ def parser() -> argparse.ArgumentParser:
     sub.add_argument("--cold", action="store_true",
                      help="start every kernel afresh instead of forking it from the warm "
                           "kernel factory (slower; the same sandbox)")
+    sub.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                     help="grade on the Dask cluster of this scheduler (e.g. "
+                          "tcp://HOST:8786), each notebook a task on a worker's own warm "
+                          "kernels; this process still writes the gradebook")
     sub.add_argument("--no-sandbox", action="store_true",
                      help="run the kernels without the sandbox (only for submissions you "
                           "trust: a hostile notebook could then reach this machine)")

@@ -12,6 +12,10 @@ decided here, from the data the probes send back (:mod:`autograder.judging`), ne
 kernel. Kernels run in parallel; this process alone writes the gradebook (the way
 nbgrader's ``SaveAutoGrades`` does), so formgrader, ``generate_feedback`` and ``export``
 see the results as if ``nbgrader autograde`` had made them.
+
+The work unit is one notebook: :class:`NotebookTask` (plain data, read here) in,
+:func:`grade_notebook` (kernel, probes, verdicts) out, run here or on a Dask cluster's
+workers (:mod:`autograder.cluster`) with the same code.
 """
 from __future__ import annotations
 
@@ -49,6 +53,8 @@ SELF_CHECK = "self-check"
 SELF_CHECK_NOTE = "# the learner's self-check: not run when the notebook is graded"
 #: Files beside a notebook larger than this are not copied into the kernel's folder.
 MAX_DATA_FILE_BYTES = 16 << 20
+#: All the files that travel with one notebook to its kernel, together.
+MAX_TASK_FILE_BYTES = 64 << 20
 
 
 @dataclass(frozen=True)
@@ -103,11 +109,32 @@ class _NotebookOutcome:
         return sum(q.max_score for q in self.questions)
 
 
+@dataclass(frozen=True)
+class NotebookTask:
+    """One notebook to grade, as plain data that can travel to another machine.
+
+    Everything :func:`grade_notebook` needs is here and nothing points at the course on
+    disk: the instructor's notebook (hidden tests included) and its test cells, the
+    student's notebook as read, the files to put beside it (the hand-in's data, then the
+    assignment's own files; at most ``MAX_TASK_FILE_BYTES`` together) and the limits.
+    """
+
+    name: str  #: the notebook, e.g. "tying_mxnet"
+    template: NotebookNode
+    tests: tuple[TestCell, ...]
+    submitted: NotebookNode
+    files: dict[str, bytes]  #: relative path -> contents, written into the kernel's folder
+    notes: tuple[str, ...]  #: problems met while gathering the files
+    limits: Limits
+    frameworks: tuple[str, ...]  #: what the instructor's notebook imports
+
+
 def grade_assignment(course_dir: Path | str | None, name: str, *,
                      students: list[str] | None = None, workers: int | None = None,
                      progress: bool = False, limits: Limits | None = None,
                      sandbox: bool | None = None, warm: bool = True,
-                     release: bool = False) -> list[SubmissionResult]:
+                     release: bool = False,
+                     scheduler: str | None = None) -> list[SubmissionResult]:
     """Grade every (or each given) student's hand-in of an exercise or of one assignment.
 
     ``name`` is an exercise (``tying``: its assignments in every framework, the best one
@@ -124,6 +151,11 @@ def grade_assignment(course_dir: Path | str | None, name: str, *,
     ``c.Execute.timeout`` when it sets one. An assignment never released is released
     first; one whose source changed since is released again only with ``release``.
     Results come back sorted by student; nothing a submission does raises here.
+
+    ``scheduler`` (a Dask scheduler's address, ``tcp://HOST:8786``) grades each notebook as
+    a task on that cluster, on the workers' warm kernel factories (:mod:`autograder.cluster`);
+    ``workers`` then caps the notebooks sent at once, and the sandbox is the workers' to start.
+    This process still writes the gradebook, alone.
     """
     course = Course.open(course_dir)
     exercise, assignments = course.resolve(name)
@@ -134,6 +166,8 @@ def grade_assignment(course_dir: Path | str | None, name: str, *,
             raise CourseError(f"no hand-in of {name!r} in {course.submitted} from: "
                               f"{', '.join(unknown)}")
         everyone = sorted(set(students))
+    if sandbox is None and scheduler is not None:
+        sandbox = True  # each worker says so if it cannot start one
     if sandbox is None:
         if not sandbox_available():
             raise CourseError(f"cannot grade safely: no sandbox can start here "
@@ -143,17 +177,19 @@ def grade_assignment(course_dir: Path | str | None, name: str, *,
     needs = {notebook: tuple(frameworks_imported(
         [read_notebook(course.source / assignment / f"{notebook}.ipynb")]))
         for assignment in assignments for notebook in course.notebooks(assignment)}
-    kernels = _Kernels(sandbox, warm and sandbox, needs)
+    # with a scheduler the factories are the workers': none starts here
+    kernels = _Kernels(sandbox, warm and sandbox and scheduler is None, needs)
     try:
         return _grade(course, exercise, assignments, everyone, workers, progress, limits,
-                      kernels, release)
+                      kernels, release, scheduler, warm)
     finally:
         kernels.close()
 
 
 def _grade(course: Course, exercise: str, assignments: list[str], students: list[str],
            workers: int | None, progress: bool, limits: Limits | None,
-           kernels: _Kernels, release: bool) -> list[SubmissionResult]:
+           kernels: _Kernels, release: bool, scheduler: str | None = None,
+           warm: bool = True) -> list[SubmissionResult]:
     templates: dict[str, NotebookNode] = {}
     assignment_of: dict[str, str] = {}
     for assignment in assignments:
@@ -164,8 +200,13 @@ def _grade(course: Course, exercise: str, assignments: list[str], students: list
     tests = {notebook: read_test_cells(nb, notebook) for notebook, nb in templates.items()}
     grader = _Grader(course, exercise, templates, assignment_of, tests,
                      limits or course_limits(course), kernels)
-    workers = max(1, workers or default_workers(kernels.warm))
     try:
+        if scheduler is not None:
+            from .cluster import grade_on_cluster
+
+            return asyncio.run(grade_on_cluster(grader, scheduler, students, workers, progress,
+                                                sandbox=kernels.sandbox, warm=warm))
+        workers = max(1, workers or default_workers(kernels.warm))
         return asyncio.run(grader.grade_all(students, workers, progress))
     finally:
         grader.recorder.close()
@@ -310,6 +351,11 @@ class _Kernels:
         self.factories[key] = KernelFactory.spawn(list(key), log)
         self._waiting.add(key)
 
+    def prepare(self, key: tuple[str, ...]) -> None:
+        """Start the factory for ``key`` unless it is started (or cannot start, or is cold)."""
+        if key not in self.factories and self.folder is not None:
+            self._spawn_factory(key)
+
     async def _ready(self, key: tuple[str, ...]) -> KernelFactory | None:
         """The factory for ``key`` once it is ready (None: it is not, said once, go on).
 
@@ -317,6 +363,7 @@ class _Kernels:
         MindSpore is still being imported.
         """
         async with self._key_locks.setdefault(key, asyncio.Lock()):
+            self.prepare(key)  # on a cluster's worker, each factory starts when first needed
             if key in self._waiting:
                 self._waiting.discard(key)
                 try:
@@ -328,9 +375,9 @@ class _Kernels:
                           file=sys.stderr)
         return self.factories.get(key)
 
-    async def run(self, name: str, nb: NotebookNode, scratch: Scratch, limits: Limits,
-                  probe_cells: frozenset[int]) -> Execution:
-        key = self.needs.get(name, ())
+    async def run(self, key: tuple[str, ...], nb: NotebookNode, scratch: Scratch,
+                  limits: Limits, probe_cells: frozenset[int]) -> Execution:
+        """Run ``nb`` on a kernel that has the frameworks ``key`` imported."""
         for attempt in (1, 2):
             factory = await self._ready(key)
             execution = await run_notebook(nb if attempt == 2 else copy.deepcopy(nb),
@@ -372,6 +419,9 @@ class _Grader:
         self.limits = limits
         self.kernels = kernels
         self.recorder = _Recorder(course)
+        #: where each notebook is graded: here, or on a cluster (autograder.cluster)
+        self.run = functools.partial(grade_notebook, kernels=kernels)
+        self._course_files: dict[str, dict[str, bytes]] = {}  #: assignment -> its files
 
     async def grade_all(self, students: list[str], workers: int,
                         progress: bool) -> list[SubmissionResult]:
@@ -445,6 +495,16 @@ class _Grader:
         return outcomes, problems
 
     async def grade_notebook(self, folder: Path, name: str) -> _NotebookOutcome:
+        task = self.task(folder, name)
+        if isinstance(task, _NotebookOutcome):
+            return task
+        return await self.run(task)
+
+    def task(self, folder: Path, name: str) -> NotebookTask | _NotebookOutcome:
+        """The work unit for ``folder``'s notebook ``name``: read here, graded anywhere.
+
+        A notebook not handed in, or one that cannot be read, is its outcome already.
+        """
         path = folder / f"{name}.ipynb"
         if not os.path.lexists(path):
             return _NotebookOutcome(name, submitted=False)
@@ -455,20 +515,40 @@ class _Grader:
         except NotebookError as error:
             return _NotebookOutcome(name, True, None, _unscored(template, name, str(error)),
                                     [str(error)])
-        started = time.monotonic()
-        nb, notes = merge_answers(template, submitted)
-        plan = plan_probes(nb, self.tests[name])
-        with tempfile.TemporaryDirectory(prefix="autograder-") as tmp:
-            scratch = Scratch(work=Path(tmp) / "work", run=Path(tmp) / "run")
-            notes += _copy_files(folder, scratch.work, skip=("timestamp.txt",))
-            _copy_files(self.course.source / self.assignment_of[name], scratch.work)
-            execution = await self.kernels.run(name, plan.notebook, scratch, self.limits,
-                                               frozenset(c.index for c in plan.cells))
-        verdicts = plan.judge(execution.notebook, execution.payloads)
-        problems = [f"{name}.ipynb: {line}" for line in notes + execution.problems]
-        return _NotebookOutcome(name, True, plan.graded_notebook(execution.notebook, verdicts),
-                                _question_results(name, verdicts), problems,
-                                machinery_flags(nb, name), time.monotonic() - started)
+        assignment = self.assignment_of[name]
+        if assignment not in self._course_files:
+            self._course_files[assignment] = _gather_files(self.course.source / assignment)[0]
+        files, notes = _gather_files(folder, skip=("timestamp.txt",),
+                                     budget=MAX_TASK_FILE_BYTES -
+                                     sum(map(len, self._course_files[assignment].values())))
+        return NotebookTask(name, template, tuple(self.tests[name]), submitted,
+                            {**files, **self._course_files[assignment]}, tuple(notes),
+                            self.limits, self.kernels.needs.get(name, ()))
+
+
+async def grade_notebook(task: NotebookTask, kernels: _Kernels) -> _NotebookOutcome:
+    """The work unit: one notebook graded in a fresh sandboxed kernel, judged here.
+
+    The student's answers go into the instructor's notebook, each test cell becomes a probe
+    cell, the kernel (from ``kernels``) runs it and every verdict is decided in this
+    process from the data the probes sent back. Runs wherever ``kernels`` live: in ``grade``
+    itself, or on a Dask worker (:mod:`autograder.cluster`).
+    """
+    name = task.name
+    started = time.monotonic()
+    nb, notes = merge_answers(task.template, task.submitted)
+    plan = plan_probes(nb, list(task.tests))
+    with tempfile.TemporaryDirectory(prefix="autograder-") as tmp:
+        scratch = Scratch(work=Path(tmp) / "work", run=Path(tmp) / "run")
+        _write_files(task.files, scratch.work)
+        execution = await kernels.run(task.frameworks, plan.notebook, scratch, task.limits,
+                                      frozenset(c.index for c in plan.cells))
+    verdicts = plan.judge(execution.notebook, execution.payloads)
+    problems = [f"{name}.ipynb: {line}" for line in notes + list(task.notes) +
+                execution.problems]
+    return _NotebookOutcome(name, True, plan.graded_notebook(execution.notebook, verdicts),
+                            _question_results(name, verdicts), problems,
+                            machinery_flags(nb, name), time.monotonic() - started)
 
 
 def _refused_folder(course: Course, student: str, assignment: str) -> str | None:
@@ -526,7 +606,19 @@ def _copy_files(source: Path, dest: Path, *, skip: tuple[str, ...] = ()) -> list
 
     Links and oversized files are left out, each with a note.
     """
-    dest.mkdir(parents=True, exist_ok=True)
+    files, notes = _gather_files(source, skip=skip, budget=1 << 62)  # each file capped only
+    _write_files(files, dest)
+    return notes
+
+
+def _gather_files(source: Path, *, skip: tuple[str, ...] = (),
+                  budget: int = MAX_TASK_FILE_BYTES) -> tuple[dict[str, bytes], list[str]]:
+    """The files other than notebooks below ``source`` (data a notebook may read), read.
+
+    Links, files over ``MAX_DATA_FILE_BYTES`` and whatever would pass ``budget`` bytes in
+    all are left out, each with a note.
+    """
+    files: dict[str, bytes] = {}
     notes = []
     for path in sorted(source.rglob("*")):
         if path.suffix == ".ipynb" or path.name in skip or path.is_dir() \
@@ -539,11 +631,21 @@ def _copy_files(source: Path, dest: Path, *, skip: tuple[str, ...] = ()) -> list
             notes.append(f"ignored {name}: a hard link to another file")
         elif path.stat().st_size > MAX_DATA_FILE_BYTES:
             notes.append(f"ignored {name}: larger than {MAX_DATA_FILE_BYTES >> 20} MiB")
+        elif path.stat().st_size > budget:
+            notes.append(f"ignored {name}: the files beside the notebook pass "
+                         f"{MAX_TASK_FILE_BYTES >> 20} MiB together")
         else:
-            target = dest / name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(path, target)
-    return notes
+            files[str(name)] = data = path.read_bytes()
+            budget -= len(data)
+    return files, notes
+
+
+def _write_files(files: dict[str, bytes], dest: Path) -> None:
+    dest.mkdir(parents=True, exist_ok=True)
+    for name, data in files.items():
+        target = dest / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
 
 
 def _expected(templates: dict[str, NotebookNode]) -> str:
@@ -568,6 +670,10 @@ def _summarize(student: str, exercise: str, outcomes: list[_NotebookOutcome],
                                                   for o in submitted})]
     return SubmissionResult(student, exercise, best.score, best.max_score, problems,
                             questions, best.name, flags, seconds)
+
+
+#: Times one student's results are written before a conflict with another writer is an error.
+RECORD_ATTEMPTS = 5
 
 
 class _Recorder:
@@ -608,8 +714,28 @@ class _Recorder:
 
     def _record(self, student: str, assignment: str, outcomes: list[_NotebookOutcome],
                 timestamp: datetime.datetime | None, *, files: bool = True) -> None:
+        """One transaction, tried again when another writer got in the way.
+
+        Another ``grade`` run (of another assignment) may add the same student at the same
+        moment, or hold SQLite's lock: the losing transaction is rolled back and repeated,
+        and then finds what the other one wrote.
+        """
+        from nbgrader.api import InvalidEntry
+        from sqlalchemy.exc import IntegrityError, OperationalError
+
         if self.gradebook is None:
             self._open()
+        for attempt in range(1, RECORD_ATTEMPTS + 1):
+            try:
+                return self._record_once(student, assignment, outcomes, timestamp,
+                                         files=files)
+            except (InvalidEntry, IntegrityError, OperationalError):
+                if attempt == RECORD_ATTEMPTS:
+                    raise
+                time.sleep(0.1 * attempt)
+
+    def _record_once(self, student: str, assignment: str, outcomes: list[_NotebookOutcome],
+                     timestamp: datetime.datetime | None, *, files: bool = True) -> None:
         gradebook = self.gradebook
         with warnings.catch_warnings():
             # nbgrader's own session use makes SQLAlchemy warn on a first submission
@@ -648,6 +774,7 @@ class _Recorder:
         def close() -> None:
             if self.gradebook is not None:
                 self.gradebook.close()
+                self.gradebook.engine.dispose()  # a database server's connections, too
 
         self._thread.submit(close).result()
         self._thread.shutdown()

@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/bench_grade.py [--exercise tying] [--batch 60]
                                                [--workers N] [--no-nbgrader] [--cold]
+                                               [--cluster N] [--postgres]
 
 Works on throw-away copies of exercises/ and hands in the reference solutions, the
 frameworks in turn (20 each for a batch of 60; each framework's notebook is an nbgrader
@@ -9,7 +10,11 @@ assignment of its own, which stock nbgrader grades one after the other), so ever
 runs every cell. Prints
 each grader's wall time and the ratio; for ``grade`` also the per-notebook latency (p50,
 p95) and the peak memory of the whole grading process tree, counted as PSS (shared pages
-once). ``--cold`` also times ``grade`` without the warm kernel factory.
+once). ``--cold`` also times ``grade`` without the warm kernel factory. ``--cluster N``
+also times ``grade --scheduler`` on a Dask ``LocalCluster`` of N worker processes started
+here, twice: first as the workers start their kernel factories, then again with them warm
+(the time of starting the cluster itself is left out). ``--postgres`` also times ``grade``
+with its gradebook in PostgreSQL, on the tests' throw-away server (tests/postgres_fixtures.py).
 """
 from __future__ import annotations
 
@@ -30,8 +35,12 @@ from autograder.grade import SubmissionResult, grade_assignment
 from autograder.release import release_assignments, solution_submission
 
 
-def make_course(root: Path, exercise: str, batch: int) -> tuple[Course, list[str]]:
+def make_course(root: Path, exercise: str, batch: int,
+                db_url: str | None = None) -> tuple[Course, list[str]]:
     course = copy_course(DEFAULT_COURSE, root)
+    if db_url:
+        with (course.root / "nbgrader_config.py").open("a") as config:
+            config.write(f"c.CourseDirectory.db_url = {db_url!r}\n")
     release_assignments(course.root, [exercise])
     assignments = course.resolve(exercise)[1]
     students = [f"student{i:03d}" for i in range(batch)]
@@ -106,16 +115,35 @@ def stock_nbgrader(course: Course, exercise: str) -> float:
 
 
 def ours(course: Course, assignment: str, workers: int, warm: bool,
-         ) -> tuple[float, list[SubmissionResult], int]:
+         scheduler: str | None = None) -> tuple[float, list[SubmissionResult], int]:
     with PeakMemory() as memory:
         start = time.perf_counter()
-        results = grade_assignment(course.root, assignment, workers=workers, warm=warm)
+        results = grade_assignment(course.root, assignment, workers=workers, warm=warm,
+                                   scheduler=scheduler)
         elapsed = time.perf_counter() - start
     wrong = [r for r in results if r.score != r.max_score or r.problems]
     for result in wrong:
         print(f"warning: {result.student} got {result.score:g}/{result.max_score:g} "
               f"{result.problems}", file=sys.stderr)
     return elapsed, results, memory.peak
+
+
+def on_cluster(tmp: Path, args: argparse.Namespace) -> list[tuple]:
+    """``grade --scheduler`` on a LocalCluster: as its workers start their factories, then warm."""
+    from distributed import LocalCluster
+
+    threads = max(1, 2 * (os.cpu_count() or 1) // args.cluster)
+    rows = []
+    with LocalCluster(n_workers=args.cluster, threads_per_worker=threads, processes=True,
+                      dashboard_address=None, host="127.0.0.1") as cluster:
+        for label in (f"grade, {args.cluster}-worker cluster", "  again, factories warm"):
+            course, _ = make_course(tmp / f"cluster{len(rows)}", args.exercise, args.batch)
+            elapsed, results, _ = ours(course, args.exercise, args.workers, True,
+                                       cluster.scheduler_address)
+            # the workers' memory is not this process tree's: no peak to show
+            rows.append((label, elapsed, [s for r in results for s in r.seconds.values()],
+                         None))
+    return rows
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -132,6 +160,10 @@ def main() -> None:
     parser.add_argument("--no-nbgrader", action="store_true", help="skip stock nbgrader")
     parser.add_argument("--cold", action="store_true", help="also time grade without the "
                                                            "warm kernel factory")
+    parser.add_argument("--cluster", type=int, default=0, metavar="N",
+                        help="also time grade on a Dask LocalCluster of N worker processes")
+    parser.add_argument("--postgres", action="store_true",
+                        help="also time grade with a PostgreSQL gradebook")
     args = parser.parse_args()
     os.environ.setdefault("GLOG_v", "3")
     tmp = Path(tempfile.mkdtemp(prefix="bench-grade-"))
@@ -153,6 +185,18 @@ def main() -> None:
             elapsed, results, peak = ours(course, args.exercise, args.workers, warm)
             latencies = [s for r in results for s in r.seconds.values()]
             rows.append((label, elapsed, latencies, peak))
+        if args.cluster:
+            rows += on_cluster(tmp, args)
+        if args.postgres:
+            sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+            from postgres_fixtures import throwaway_server
+
+            with throwaway_server() as server:
+                url = server.url(server.create_database())
+                course, _ = make_course(tmp / "postgres", args.exercise, args.batch, url)
+                elapsed, results, peak = ours(course, args.exercise, args.workers, True)
+                rows.append(("grade, PostgreSQL", elapsed,
+                             [s for r in results for s in r.seconds.values()], peak))
         for label, elapsed, latencies, peak in rows:
             line = (f"  {label:<24} {elapsed:7.1f} s  {elapsed / args.batch:6.3f} s per "
                     "submission")
@@ -160,9 +204,9 @@ def main() -> None:
                 line += f"  {stock / elapsed:5.1f}x faster than nbgrader"
             print(line)
             if latencies:
+                memory = f"; peak memory (PSS) {peak / 2**30:.2f} GiB" if peak else ""
                 print(f"  {'':<24} per notebook p50 {percentile(latencies, 0.5):.2f} s, p95 "
-                      f"{percentile(latencies, 0.95):.2f} s; peak memory (PSS) "
-                      f"{peak / 2**30:.2f} GiB")
+                      f"{percentile(latencies, 0.95):.2f} s{memory}")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

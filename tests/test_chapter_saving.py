@@ -328,8 +328,10 @@ def drift(output: str) -> dict[int, dict[str, dict[str, float]]]:
     for line in output.splitlines():
         match = re.match(r"after (\d+) batches: (.*)$", line)
         if match and "|" in match.group(2):
+            # "<1e-05" is the chapter's bound for float32 rounding: read as that bound
             found[int(match.group(1))] = {
-                part.split()[0]: named_numbers(part) for part in match.group(2).split(" | ")}
+                part.split()[0]: named_numbers(part.replace("<1e-05", "1e-05"))
+                for part in match.group(2).split(" | ")}
     return found
 
 
@@ -340,7 +342,7 @@ def test_copied_momentum_keeps_the_running_statistics_apart(html, framework):
     assert sorted(steps) == [1, 10, 30]
     for step in steps.values():
         assert step["copied"]["mean"] > 100 * step["converted"]["mean"]
-        assert step["converted"]["mean"] < 1e-5
+        assert step["converted"]["mean"] <= 1e-5
     assert steps[1]["copied"]["mean"] > 1e-2
     copied = number(output, "after 30 batches, momentum copied")
     assert copied > 1e-2
@@ -355,7 +357,7 @@ def test_mxnet_running_variance_drifts_by_its_divisor_even_when_converted(html):
     assert number(out["mxnet"], "after 30 batches, momentum converted") > LOGIT_TOLERANCE
     assert number(out["pytorch"], "after 30 batches, momentum converted") == 0
     mindspore = drift(out["mindspore"])
-    assert all(step["converted"]["variance"] < 1e-5 for step in mindspore.values())
+    assert all(step["converted"]["variance"] <= 1e-5 for step in mindspore.values())
 
 
 def stated(text: str, pattern: str) -> list[float]:

@@ -302,7 +302,7 @@ class MXNet(Framework):
         return net
 
     def chain(self, named):
-        return _mxnet_chain(self.nn)(named)
+        return _chain(self.nn.Block, "forward")(named)
 
     def mlp(self, sizes):
         net = super().mlp(sizes)
@@ -388,22 +388,22 @@ class MXNet(Framework):
 
 
 @functools.cache
-def _mxnet_chain(nn: Any) -> type:
-    """A Gluon block that holds named children as attributes and applies them in order."""
+def _chain(base: type, method: str) -> type:
+    """A block of ``base`` (Gluon's Block, MindSpore's Cell) that holds named children as
+    attributes and applies them in order in ``method`` (``forward``, ``construct``)."""
 
-    class Chain(nn.Block):
-        def __init__(self, named: dict[str, Any]) -> None:
-            super().__init__()
-            self._order = list(named)
-            for name, child in named.items():
-                setattr(self, name, child)
+    def __init__(self, named: dict[str, Any]) -> None:
+        base.__init__(self)
+        self._order = list(named)
+        for name, child in named.items():
+            setattr(self, name, child)
 
-        def forward(self, x: Any) -> Any:
-            for name in self._order:
-                x = getattr(self, name)(x)
-            return x
+    def apply(self, x: Any) -> Any:
+        for name in self._order:
+            x = getattr(self, name)(x)
+        return x
 
-    return Chain
+    return type("Chain", (base,), {"__init__": __init__, method: apply})
 
 
 class MindSpore(Framework):
@@ -445,7 +445,7 @@ class MindSpore(Framework):
         return self.nn.SequentialCell(list(children))
 
     def chain(self, named):
-        return _mindspore_chain(self.nn)(named)
+        return _chain(self.nn.Cell, "construct")(named)
 
     def deferred_mlp(self, widths, d):
         # MindSpore has no deferred initialization: every size is given up front.
@@ -488,25 +488,6 @@ class MindSpore(Framework):
             grad_fn = self.ms.grad(lambda x: net(x).sum(), grad_position=None,
                                    weights=list(params))
             return [self.numpy(g) for g in grad_fn(self.ms.Tensor(np.asarray(X, np.float32)))]
-
-
-@functools.cache
-def _mindspore_chain(nn: Any) -> type:
-    """A MindSpore cell that holds named children as attributes and applies them in order."""
-
-    class Chain(nn.Cell):
-        def __init__(self, named: dict[str, Any]) -> None:
-            super().__init__()
-            self._order = list(named)
-            for name, child in named.items():
-                setattr(self, name, child)
-
-        def construct(self, x: Any) -> Any:
-            for name in self._order:
-                x = getattr(self, name)(x)
-            return x
-
-    return Chain
 
 
 _ADAPTERS: dict[str, Framework] = {}

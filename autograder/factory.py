@@ -34,6 +34,10 @@ import sys
 BASE_MODULES = ("numpy", "ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.zmqshell",
                 # what the kernel would import as it starts (debugpy alone takes 0.1 s)
                 "ipykernel.debugger", "tornado.gen", "tornado.locks", "tornado.queues", "IPython",
+                # and what the kernel imports while it initializes
+                "IPython.core.completerlib", "IPython.core.debugger", "IPython.core.oinspect",
+                "IPython.extensions.storemagic", "IPython.utils.wildcard", "faulthandler",
+                "tornado.platform.asyncio",
                 "pmcheck.probing", "pmcheck.access",
                 "pmcheck.initialization", "pmcheck.tying",
                 "pmcheck.deferred", "pmcheck.calls")

@@ -18,6 +18,8 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pmcheck import KERNEL_ENV
+
 from .sandbox import HOME, KERNEL_IP, PORT_NAMES, PROBE_SOCKET, SANDBOX_FAILED, WORK
 
 if TYPE_CHECKING:
@@ -167,12 +169,14 @@ def launcher_argv(scratch: Scratch, limits: Limits, *, sandbox: bool, probe: boo
                  "--scratch-bytes", str(limits.scratch_bytes), "--threads", str(limits.threads)]
     if channel_fd is not None:
         argv += ["--channel-fd", str(channel_fd)]
-    return argv + ["--", "-f", "{connection_file}"]
+    # No history database: a graded kernel runs once, and IPython's database costs each
+    # kernel a SQLite file and a thread of its own.
+    return argv + ["--", "-f", "{connection_file}", "--HistoryManager.enabled=False"]
 
 
 def _launcher_env() -> dict[str, str]:
     """The launcher's environment: none of the grader's secrets ever enter the sandbox."""
-    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8", "GLOG_v": "3"}
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8", **KERNEL_ENV}
     for name in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
         if name in os.environ:
             env[name] = os.environ[name]
@@ -426,9 +430,7 @@ def _kernel_env(scratch: Scratch, limits: Limits, isolate_home: bool) -> dict[st
     import site
 
     env = {
-        # MindSpore logs [WARNING] lines to stderr unless told not to, and nbgrader
-        # gives 0 points to a test cell that wrote anything to stderr.
-        "GLOG_v": "3",
+        **KERNEL_ENV,  # MindSpore's: quiet on stderr, and no pipeline threads
         "PYTHONHASHSEED": "0",
         "PYTHONDONTWRITEBYTECODE": "1",
         "MPLBACKEND": "Agg",

@@ -15,10 +15,13 @@ import struct
 import sys
 from dataclasses import dataclass, field
 
+from pmcheck import KERNEL_ENV
+
 from . import seccomp
 
-# It imports only the standard library and ``seccomp``, because it runs once per kernel
-# and, until the sandbox exists, with the grader's rights and in the grader's folders.
+# It imports only the standard library, ``seccomp`` and pmcheck's constants (a module that
+# imports nothing), because it runs once per kernel and, until the sandbox exists, with the
+# grader's rights and in the grader's folders.
 
 #: Exit status of a launcher that could not build the sandbox (the log says why).
 SANDBOX_FAILED = 125
@@ -235,9 +238,7 @@ def _kernel_env(threads: int) -> dict[str, str]:
         "PATH": f"{os.path.dirname(sys.executable)}:/usr/local/bin:/usr/bin:/bin",
         "HOME": HOME, "USER": "learner", "LOGNAME": "learner", "LANG": "C.UTF-8",
         "TMPDIR": "/tmp", "MPLCONFIGDIR": HOME + "/.config/matplotlib",
-        # MindSpore logs [WARNING] lines to stderr unless told not to, and nbgrader gives
-        # 0 points to a test cell that wrote anything to stderr.
-        "GLOG_v": "3",
+        **KERNEL_ENV,  # MindSpore's: quiet on stderr, and no pipeline threads
         # -I makes the kernel's Python ignore these two; they reach its subprocesses
         "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1",
         "MPLBACKEND": "Agg",

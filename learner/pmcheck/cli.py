@@ -23,8 +23,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from pmcheck import selfcheck
-from pmcheck.cells import TestCellError, parse_checks, public_source
+from pmcheck.lazy import defer_iri_grammar
+
+defer_iri_grammar()  # before nbformat: 1.2 s less to start (see pmcheck.lazy)
+
+from pmcheck import KERNEL_ENV, selfcheck  # noqa: E402
+from pmcheck.cells import TestCellError, parse_checks, public_source  # noqa: E402
 
 #: Output grading keeps of one notebook; the cell that goes past it is interrupted.
 OUTPUT_LIMIT = 4 << 20
@@ -190,7 +194,7 @@ def _execute(nb, path: Path, questions, cell_seconds: float):
         f"{json.dumps(questions)!r})))")
     run_nb = nbformat.v4.new_notebook(cells=[*(nbformat.from_dict(c) for c in runs), final],
                                       metadata=nb.metadata)
-    env = {**os.environ, "GLOG_v": os.environ.get("GLOG_v", "3")}
+    env = {**KERNEL_ENV, **os.environ}
     client = NotebookClient(run_nb, timeout=cell_seconds, allow_errors=True,
                             interrupt_on_timeout=True, kernel_name="python3",
                             resources={"metadata": {"path": str(path.resolve().parent)}},

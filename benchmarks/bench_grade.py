@@ -15,10 +15,15 @@ also times ``grade --scheduler`` on a Dask ``LocalCluster`` of N worker processe
 here, twice: first as the workers start their kernel factories, then again with them warm
 (the time of starting the cluster itself is left out). ``--postgres`` also times ``grade``
 with its gradebook in PostgreSQL, on the tests' throw-away server (tests/postgres_fixtures.py).
+
+Where this process may make a cgroup (root, with cgroup v1's cpuacct or v2), each row also
+shows the CPU seconds that grader used, its kernels included: unlike wall time, that does
+not change with whatever else the machine is running.
 """
 from __future__ import annotations
 
 import argparse
+import atexit
 import os
 import shutil
 import subprocess
@@ -73,6 +78,58 @@ class PeakMemory:
             self.peak = max(self.peak, sum(_pss(pid) for pid in _tree(os.getpid())))
 
 
+class CpuMeter:
+    """CPU seconds used by this process and everything it starts, from a cgroup of its own.
+
+    Wall times move with whatever else the machine runs; the CPU time of the grading does
+    not. Needs a writable cgroup file system (cgroup v1's cpuacct or v2, as root);
+    ``seconds()`` is None where there is none.
+    """
+
+    def __init__(self) -> None:
+        self.usage: Path | None = None
+        self.scale = 1.0
+        name = f"bench-grade-{os.getpid()}"
+        for root, usage, scale in (("/sys/fs/cgroup/cpuacct", "cpuacct.usage", 1e-9),
+                                   ("/sys/fs/cgroup", "cpu.stat", 1e-6)):
+            group = Path(root) / name
+            try:
+                if not (Path(root) / usage).exists() and usage == "cpuacct.usage":
+                    continue
+                group.mkdir(exist_ok=True)
+                (group / "cgroup.procs").write_text(str(os.getpid()))
+            except OSError:
+                continue
+            self.usage, self.scale = group / usage, scale
+            atexit.register(self._remove, Path(root), group)
+            break
+
+    @staticmethod
+    def _remove(root: Path, group: Path) -> None:
+        try:
+            (root / "cgroup.procs").write_text(str(os.getpid()))
+            group.rmdir()  # fails while a process of the run lingers: then it stays
+        except OSError:
+            pass
+
+    def seconds(self) -> float | None:
+        if self.usage is None:
+            return None
+        text = self.usage.read_text()
+        if self.usage.name == "cpu.stat":
+            text = next(line.split()[1] for line in text.splitlines()
+                        if line.startswith("usage_usec"))
+        return int(text) * self.scale
+
+
+CPU = CpuMeter()
+
+
+def cpu_used(since: float | None) -> float | None:
+    now = CPU.seconds()
+    return None if now is None or since is None else now - since
+
+
 def _tree(root: int) -> list[int]:
     parents: dict[int, list[int]] = {}
     for entry in os.listdir("/proc"):
@@ -102,30 +159,31 @@ def _pss(pid: int) -> int:
     return 0
 
 
-def stock_nbgrader(course: Course, exercise: str) -> float:
+def stock_nbgrader(course: Course, exercise: str) -> tuple[float, float | None]:
     nbgrader = Path(sys.executable).with_name("nbgrader")
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), CPU.seconds()
     for assignment in course.resolve(exercise)[1]:
         result = subprocess.run([str(nbgrader), "autograde", assignment, "--force"],
                                 cwd=course.root, capture_output=True, text=True)
         if result.returncode != 0:
             print(result.stdout[-2000:], result.stderr[-2000:], file=sys.stderr)
             raise SystemExit("nbgrader autograde failed")
-    return time.perf_counter() - start
+    return time.perf_counter() - start, cpu_used(cpu)
 
 
 def ours(course: Course, assignment: str, workers: int, warm: bool,
-         scheduler: str | None = None) -> tuple[float, list[SubmissionResult], int]:
+         scheduler: str | None = None,
+         ) -> tuple[float, list[SubmissionResult], int, float | None]:
     with PeakMemory() as memory:
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), CPU.seconds()
         results = grade_assignment(course.root, assignment, workers=workers, warm=warm,
                                    scheduler=scheduler)
-        elapsed = time.perf_counter() - start
+        elapsed, cpu = time.perf_counter() - start, cpu_used(cpu)
     wrong = [r for r in results if r.score != r.max_score or r.problems]
     for result in wrong:
         print(f"warning: {result.student} got {result.score:g}/{result.max_score:g} "
               f"{result.problems}", file=sys.stderr)
-    return elapsed, results, memory.peak
+    return elapsed, results, memory.peak, cpu
 
 
 def on_cluster(tmp: Path, args: argparse.Namespace) -> list[tuple]:
@@ -138,11 +196,11 @@ def on_cluster(tmp: Path, args: argparse.Namespace) -> list[tuple]:
                       dashboard_address=None, host="127.0.0.1") as cluster:
         for label in (f"grade, {args.cluster}-worker cluster", "  again, factories warm"):
             course, _ = make_course(tmp / f"cluster{len(rows)}", args.exercise, args.batch)
-            elapsed, results, _ = ours(course, args.exercise, args.workers, True,
-                                       cluster.scheduler_address)
+            elapsed, results, _, cpu = ours(course, args.exercise, args.workers, True,
+                                            cluster.scheduler_address)
             # the workers' memory is not this process tree's: no peak to show
             rows.append((label, elapsed, [s for r in results for s in r.seconds.values()],
-                         None))
+                         None, cpu))
     return rows
 
 
@@ -172,19 +230,19 @@ def main() -> None:
               f"{os.cpu_count()} cores, {args.workers or 'default'} workers, load average "
               f"{os.getloadavg()[0]:.1f}")
         rows = []
-        stock = None
+        stock = stock_cpu = None
         if not args.no_nbgrader:
             course, _ = make_course(tmp / "stock", args.exercise, args.batch)
-            stock = stock_nbgrader(course, args.exercise)
-            rows.append(("nbgrader autograde", stock, None, None))
+            stock, stock_cpu = stock_nbgrader(course, args.exercise)
+            rows.append(("nbgrader autograde", stock, None, None, stock_cpu))
         modes = [("grade (warm factory)", True)] + ([("grade (fresh kernels)", False)]
                                                     if args.cold else [])
         for label, warm in modes:
             course, _ = make_course(tmp / label.split()[1].strip("("), args.exercise,
                                     args.batch)
-            elapsed, results, peak = ours(course, args.exercise, args.workers, warm)
+            elapsed, results, peak, cpu = ours(course, args.exercise, args.workers, warm)
             latencies = [s for r in results for s in r.seconds.values()]
-            rows.append((label, elapsed, latencies, peak))
+            rows.append((label, elapsed, latencies, peak, cpu))
         if args.cluster:
             rows += on_cluster(tmp, args)
         if args.postgres:
@@ -194,15 +252,20 @@ def main() -> None:
             with throwaway_server() as server:
                 url = server.url(server.create_database())
                 course, _ = make_course(tmp / "postgres", args.exercise, args.batch, url)
-                elapsed, results, peak = ours(course, args.exercise, args.workers, True)
+                elapsed, results, peak, cpu = ours(course, args.exercise, args.workers, True)
                 rows.append(("grade, PostgreSQL", elapsed,
-                             [s for r in results for s in r.seconds.values()], peak))
-        for label, elapsed, latencies, peak in rows:
+                             [s for r in results for s in r.seconds.values()], peak, cpu))
+        for label, elapsed, latencies, peak, cpu in rows:
             line = (f"  {label:<24} {elapsed:7.1f} s  {elapsed / args.batch:6.3f} s per "
                     "submission")
             if stock is not None and label != "nbgrader autograde":
                 line += f"  {stock / elapsed:5.1f}x faster than nbgrader"
             print(line)
+            if cpu is not None:
+                line = f"  {'':<24} {cpu:7.1f} s of CPU"
+                if stock_cpu and label != "nbgrader autograde":
+                    line += f"  {stock_cpu / cpu:5.1f}x less than nbgrader"
+                print(line)
             if latencies:
                 memory = f"; peak memory (PSS) {peak / 2**30:.2f} GiB" if peak else ""
                 print(f"  {'':<24} per notebook p50 {percentile(latencies, 0.5):.2f} s, p95 "

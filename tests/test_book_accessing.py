@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from book_html import page, tab_sets
-from chapter_facts import FRAMEWORKS
+from helpers.book_html import page, tab_sets
+from helpers.chapter_facts import FRAMEWORKS
 
 pytestmark = pytest.mark.slow
 

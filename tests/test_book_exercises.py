@@ -5,8 +5,8 @@ from __future__ import annotations
 import nbformat
 import pytest
 
-from book_html import page
-from chapter_facts import FRAMEWORKS
+from helpers.book_html import page
+from helpers.chapter_facts import FRAMEWORKS
 
 pytestmark = pytest.mark.slow
 CHAPTER_ASSIGNMENTS = {

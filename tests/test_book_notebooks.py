@@ -15,8 +15,8 @@ import nbformat
 import pmcheck
 from autograder.course import DEFAULT_COURSE, Course
 import pytest
-from book_html import page, tab_sets
-from chapter_facts import FRAMEWORKS
+from helpers.book_html import page, tab_sets
+from helpers.chapter_facts import FRAMEWORKS
 from myst_nb.core.read import read_myst_markdown_notebook
 
 pytestmark = pytest.mark.slow

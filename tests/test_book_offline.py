@@ -12,7 +12,7 @@ import pytest
 import yaml
 from fontTools.ttLib import TTFont
 
-from book_html import page
+from helpers.book_html import page
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[1]

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-import browser
+from helpers import browser
 
 pytestmark = [
     pytest.mark.slow,

@@ -11,8 +11,8 @@ from selenium import webdriver
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webelement import WebElement
 
-import browser
-from fixture_book import ALLOW_MISSING_TABS, build, cell
+from helpers import browser
+from helpers.fixture_book import ALLOW_MISSING_TABS, build, cell
 
 FRAMEWORKS = ["pytorch", "mxnet", "mindspore"]
 STORAGE_KEY = "sphinx-design-tab-id-framework"  # where sphinx-design keeps the choice

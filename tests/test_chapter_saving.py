@@ -7,8 +7,8 @@ import re
 
 import pytest
 
-from book_html import images_in_tabs, page
-from chapter_facts import (
+from helpers.book_html import images_in_tabs, page
+from helpers.chapter_facts import (
     FRAMEWORKS,
     chapter_page,
     figures_outside_tabs,

@@ -16,7 +16,7 @@ import pytest
 
 from autograder.course import DEFAULT_COURSE, FRAMEWORKS
 from autograder.notebooks import with_answers
-from course_fixtures import CourseCopy
+from helpers.course_fixtures import CourseCopy
 
 pytestmark = pytest.mark.slow
 

@@ -18,9 +18,9 @@ import pytest
 from autograder.course import DEFAULT_COURSE, FRAMEWORKS
 from autograder.grade import QuestionResult
 from autograder.notebooks import grade_id, is_answer, is_auto_test, with_answers
-from course_fixtures import CourseCopy
-from notebook_runner import source_notebook
-from wrong_answers import WRONG_ANSWERS, WrongAnswer
+from helpers.course_fixtures import CourseCopy
+from helpers.notebook_runner import source_notebook
+from helpers.wrong_answers import WRONG_ANSWERS, WrongAnswer
 
 pytestmark = pytest.mark.slow
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from book_html import page, tab_sets
-from fixture_book import ALLOW_MISSING_TABS, build, cell
+from helpers.book_html import page, tab_sets
+from helpers.fixture_book import ALLOW_MISSING_TABS, build, cell
 
 PID = "import os\nprint(os.getpid())"
 

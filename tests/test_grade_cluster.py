@@ -25,7 +25,7 @@ from autograder.grade import (MAX_TASK_FILE_BYTES, NotebookTask, _gather_files,
                               grade_assignment)
 from autograder.kernel import Limits
 from autograder.notebooks import grade_id, with_answers
-from course_fixtures import FIXTURE_COURSE, CourseCopy
+from helpers.course_fixtures import FIXTURE_COURSE, CourseCopy
 
 pytestmark = pytest.mark.slow
 

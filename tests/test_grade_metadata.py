@@ -15,7 +15,7 @@ from autograder.export import export_grades
 from autograder.grade import merge_answers
 from autograder.kernel import Limits
 from autograder.notebooks import grade_id, with_answers
-from course_fixtures import FIXTURE_COURSE, CourseCopy
+from helpers.course_fixtures import FIXTURE_COURSE, CourseCopy
 
 pytestmark = pytest.mark.slow
 

@@ -18,7 +18,7 @@ from autograder.feedback import generate_feedback
 from autograder.grade import grade_assignment
 from autograder.kernel import Limits
 from autograder.notebooks import with_answers
-from course_fixtures import FIXTURE_COURSE, CourseCopy
+from helpers.course_fixtures import FIXTURE_COURSE, CourseCopy
 
 pytestmark = pytest.mark.slow
 

@@ -17,7 +17,7 @@ import nbformat
 import pytest
 
 from autograder.notebooks import with_answers
-from course_fixtures import FIXTURE_COURSE, CourseCopy
+from helpers.course_fixtures import FIXTURE_COURSE, CourseCopy
 
 pytestmark = pytest.mark.slow
 

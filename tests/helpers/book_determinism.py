@@ -8,8 +8,8 @@ notebooks) run twice against that build. The report gives the build times, the t
 numbers of the tying chapter in both builds, and which notebooks printed anything
 different between the thread counts. The clones use this checkout's virtual environment.
 
-    .venv/bin/python tests/book_determinism.py            # threads 1 and 2
-    .venv/bin/python tests/book_determinism.py --threads 1 2 4 --keep /tmp/clones
+    .venv/bin/python tests/helpers/book_determinism.py    # threads 1 and 2 (make determinism)
+    .venv/bin/python tests/helpers/book_determinism.py --threads 1 2 4 --keep /tmp/clones
 
 tests/test_book_determinism.py runs it as part of ``make test``.
 """
@@ -30,7 +30,7 @@ from pathlib import Path
 
 import pmcheck
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 # The tests that check what the built book states: they read its pages and notebooks.
 FACT_TESTS = [

@@ -9,7 +9,7 @@ import pytest
 from helpers.book_html import page, tab_sets
 from helpers.chapter_facts import FRAMEWORKS
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.book]
 
 
 @pytest.fixture(scope="module")

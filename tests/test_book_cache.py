@@ -11,7 +11,7 @@ import pytest
 from helpers.book_html import tab_sets
 from helpers.fixture_book import build, cell
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.book]
 FRAMEWORKS = pmcheck.FRAMEWORKS
 
 

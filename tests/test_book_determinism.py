@@ -16,7 +16,7 @@ import pytest
 
 from helpers import book_determinism
 
-pytestmark = [pytest.mark.slow, pytest.mark.determinism]
+pytestmark = [pytest.mark.slow, pytest.mark.determinism, pytest.mark.book]
 THREADS = (1, 2)
 
 

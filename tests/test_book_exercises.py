@@ -8,7 +8,7 @@ import pytest
 from helpers.book_html import page
 from helpers.chapter_facts import FRAMEWORKS
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.book]
 CHAPTER_ASSIGNMENTS = {
     "accessing": "access",
     "initialization": "initialization",

@@ -19,6 +19,8 @@ STORAGE_KEY = "sphinx-design-tab-id-framework"  # where sphinx-design keeps the 
 
 pytestmark = [
     pytest.mark.slow,
+    pytest.mark.book,
+    pytest.mark.browser,
     pytest.mark.skipif(
         not browser.available(),
         reason="Chromium is not installed: as root, `make system-deps` "

@@ -18,7 +18,7 @@ from helpers.chapter_facts import (
     value,
 )
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.book]
 
 FAN_IN = 1000
 ROUNDING = 1e-4  # the chapter prints four decimals

@@ -19,7 +19,7 @@ from helpers.chapter_facts import (
     values,
 )
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.book]
 
 # The tolerance the chapter states for the logits of a moved model.
 LOGIT_TOLERANCE = 1e-4

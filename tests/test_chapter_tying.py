@@ -20,7 +20,7 @@ from helpers.chapter_facts import (
     values,
 )
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.book]
 
 
 @pytest.fixture(scope="module")

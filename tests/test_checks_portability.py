@@ -116,7 +116,7 @@ def test_a_kept_count_is_named():
 
 
 def _reference_convert_names():
-    from notebook_runner import source_notebook
+    from helpers.notebook_runner import source_notebook
 
     cell = next(cell for cell in source_notebook("portability_mxnet").cells
                 if cell.metadata.get("nbgrader", {}).get("grade_id") == "answer_convert_names")

@@ -1,6 +1,6 @@
 """Graded for real, does every wrong answer in the table lose its question's points, and only those?
 
-Each row of ``wrong_answers.WRONG_ANSWERS`` is handed in, in place of the reference
+Each row of ``helpers.wrong_answers.WRONG_ANSWERS`` is handed in, in place of the reference
 solution, and graded through ``grade`` like any submission: fresh kernel, instructor's
 test cells with hidden tests. To keep kernel starts and framework imports few, rows for
 *different* answer cells of one notebook share a submission (the k-th wrong answer of each
@@ -20,7 +20,7 @@ from autograder.notebooks import with_answers
 from helpers.course_fixtures import CourseCopy
 from helpers.wrong_answers import WRONG_ANSWERS, WrongAnswer, submissions
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.kernel]
 
 
 SUBMISSIONS = submissions(WRONG_ANSWERS)

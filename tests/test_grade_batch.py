@@ -20,7 +20,7 @@ from autograder.kernel import Limits
 from autograder.notebooks import with_answers
 from helpers.course_fixtures import FIXTURE_COURSE, CourseCopy
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.kernel]
 
 PT, MX = "squares_pytorch", "squares_mxnet"
 WRONG = {"square_answer": "def square(x):\n    return x + x",

@@ -26,7 +26,7 @@ from autograder.kernel import Limits
 from autograder.notebooks import grade_id, with_answers
 from helpers.course_fixtures import FIXTURE_COURSE, CourseCopy
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.kernel]
 
 PT, MX = "squares_pytorch", "squares_mxnet"
 LIMITS = Limits(cell_timeout=20, notebook_timeout=120, output_bytes=256 * 1024)

@@ -16,7 +16,7 @@ from autograder.kernel import Limits
 from helpers.course_fixtures import FIXTURE_COURSE, CourseCopy
 from helpers.submissions import with_duplicate_answer
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.kernel]
 
 PT = "squares_pytorch"
 LIMITS = Limits(cell_timeout=30, notebook_timeout=120)

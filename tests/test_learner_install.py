@@ -19,7 +19,7 @@ import pytest
 from autograder.notebooks import with_answers
 from helpers.course_fixtures import FIXTURE_COURSE, CourseCopy
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.kernel]
 
 REPO = Path(__file__).resolve().parents[1]
 

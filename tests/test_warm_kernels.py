@@ -22,7 +22,7 @@ from autograder.kernel import Limits
 from autograder.notebooks import with_answers
 from helpers.course_fixtures import FIXTURE_COURSE, CourseCopy
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.kernel]
 
 LEAK = '''
 import builtins, os, sys, threading, time, types

@@ -98,9 +98,11 @@ def _build(clone: Path, env: dict[str, str], make: bool) -> tuple[float, int, st
 
 
 def _facts(clone: Path, env: dict[str, str]) -> tuple[bool, str]:
+    # BOOK_OUTPUT: the fact tests read the clone's own build, the one `make book` made there.
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *FACT_TESTS],
-        cwd=clone, env=env, capture_output=True, text=True, timeout=3600, check=False,
+        cwd=clone, env={**env, "BOOK_OUTPUT": str(clone)}, capture_output=True, text=True,
+        timeout=3600, check=False,
     )
     lines = [line for line in result.stdout.splitlines() if line.strip()]
     summary = lines[-1] if lines else result.stderr[-500:]

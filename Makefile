@@ -49,7 +49,7 @@ test-fast: $(STAMP)
 # (make test runs it too, as tests/test_book_determinism.py).
 .PHONY: determinism
 determinism: $(STAMP)
-	$(BIN)/python tests/book_determinism.py
+	$(BIN)/python tests/helpers/book_determinism.py
 
 serve: book
 	$(BIN)/python -m http.server --directory _build/html 8000

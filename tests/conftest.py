@@ -4,4 +4,4 @@ import os
 # MindSpore logs [WARNING] lines to stderr unless told not to; kernels inherit this.
 os.environ.setdefault("GLOG_v", "3")
 
-pytest_plugins = ["course_fixtures", "book_fixtures", "postgres_fixtures"]
+pytest_plugins = ["helpers.course_fixtures", "helpers.book_fixtures", "helpers.postgres_fixtures"]

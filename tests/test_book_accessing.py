@@ -6,10 +6,10 @@ import re
 
 import pytest
 
-from book_html import page, tab_sets
-from chapter_facts import FRAMEWORKS
+from helpers.book_html import page, tab_sets
+from helpers.chapter_facts import FRAMEWORKS
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.book]
 
 
 @pytest.fixture(scope="module")

@@ -8,10 +8,10 @@ from pathlib import Path
 import nbformat
 import pmcheck
 import pytest
-from book_html import tab_sets
-from fixture_book import build, cell
+from helpers.book_html import tab_sets
+from helpers.fixture_book import build, cell
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.book]
 FRAMEWORKS = pmcheck.FRAMEWORKS
 
 

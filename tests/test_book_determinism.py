@@ -1,8 +1,9 @@
 """Do the book's facts hold on any machine: clean clones built with 1 and 2 math threads?
 
 Slow (some five minutes on two cores): each clone is built from scratch and its fact tests
-run twice. `pytest -m "not determinism"` leaves it out; `tests/book_determinism.py` runs the
-same check on its own and prints the numbers of both builds.
+run twice. `pytest -m "not determinism"` leaves it out; `make determinism`
+(`tests/helpers/book_determinism.py`) runs the same check on its own and prints the numbers
+of both builds.
 """
 
 from __future__ import annotations
@@ -13,9 +14,9 @@ from pathlib import Path
 import pmcheck
 import pytest
 
-import book_determinism
+from helpers import book_determinism
 
-pytestmark = [pytest.mark.slow, pytest.mark.determinism]
+pytestmark = [pytest.mark.slow, pytest.mark.determinism, pytest.mark.book]
 THREADS = (1, 2)
 
 

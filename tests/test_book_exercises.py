@@ -5,10 +5,10 @@ from __future__ import annotations
 import nbformat
 import pytest
 
-from book_html import page
-from chapter_facts import FRAMEWORKS
+from helpers.book_html import page
+from helpers.chapter_facts import FRAMEWORKS
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.book]
 CHAPTER_ASSIGNMENTS = {
     "accessing": "access",
     "initialization": "initialization",

@@ -15,11 +15,11 @@ import nbformat
 import pmcheck
 from autograder.course import DEFAULT_COURSE, Course
 import pytest
-from book_html import page, tab_sets
-from chapter_facts import FRAMEWORKS
+from helpers.book_html import page, tab_sets
+from helpers.chapter_facts import FRAMEWORKS
 from myst_nb.core.read import read_myst_markdown_notebook
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.book]
 ROOT = Path(__file__).resolve().parents[1]
 CHAPTERS = ("accessing", "initialization", "tying", "deferred", "saving")
 CASES = [(chapter, framework) for chapter in CHAPTERS for framework in FRAMEWORKS]
@@ -211,6 +211,7 @@ def reruns(downloads) -> dict[tuple[str, str], nbformat.NotebookNode]:
         return dict(pool.map(run, CASES))
 
 
+@pytest.mark.kernel  # besides the book: each downloaded notebook runs again in a kernel
 @pytest.mark.parametrize("chapter, framework", CASES)
 def test_a_downloaded_notebook_runs_on_its_own_and_prints_what_it_shows(
     downloads, reruns, chapter, framework

@@ -12,9 +12,9 @@ import pytest
 import yaml
 from fontTools.ttLib import TTFont
 
-from book_html import page
+from helpers.book_html import page
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.book]
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "book" / "_ext"))
 

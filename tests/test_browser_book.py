@@ -12,10 +12,12 @@ from pathlib import Path
 
 import pytest
 
-import browser
+from helpers import browser
 
 pytestmark = [
     pytest.mark.slow,
+    pytest.mark.book,
+    pytest.mark.browser,
     pytest.mark.skipif(
         not browser.available(),
         reason="Chromium is not installed: as root, `make system-deps` "

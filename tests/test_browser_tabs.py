@@ -11,14 +11,16 @@ from selenium import webdriver
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webelement import WebElement
 
-import browser
-from fixture_book import ALLOW_MISSING_TABS, build, cell
+from helpers import browser
+from helpers.fixture_book import ALLOW_MISSING_TABS, build, cell
 
 FRAMEWORKS = ["pytorch", "mxnet", "mindspore"]
 STORAGE_KEY = "sphinx-design-tab-id-framework"  # where sphinx-design keeps the choice
 
 pytestmark = [
     pytest.mark.slow,
+    pytest.mark.book,
+    pytest.mark.browser,
     pytest.mark.skipif(
         not browser.available(),
         reason="Chromium is not installed: as root, `make system-deps` "

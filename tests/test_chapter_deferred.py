@@ -7,9 +7,9 @@ import math
 
 import pytest
 
-from chapter_facts import FRAMEWORKS, chapter_page, number, numbers, tab_sets_with, value
+from helpers.chapter_facts import FRAMEWORKS, chapter_page, number, numbers, tab_sets_with, value
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.book]
 
 
 def shape(text: str) -> tuple[int, ...]:

@@ -6,8 +6,8 @@ import math
 
 import pytest
 
-from book_html import images_in_tabs, outputs_of, page
-from chapter_facts import (
+from helpers.book_html import images_in_tabs, outputs_of, page
+from helpers.chapter_facts import (
     FRAMEWORKS,
     chapter_page,
     figures_outside_tabs,
@@ -18,7 +18,7 @@ from chapter_facts import (
     value,
 )
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.book]
 
 FAN_IN = 1000
 ROUNDING = 1e-4  # the chapter prints four decimals

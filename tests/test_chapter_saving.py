@@ -7,8 +7,8 @@ import re
 
 import pytest
 
-from book_html import images_in_tabs, page
-from chapter_facts import (
+from helpers.book_html import images_in_tabs, page
+from helpers.chapter_facts import (
     FRAMEWORKS,
     chapter_page,
     figures_outside_tabs,
@@ -19,7 +19,7 @@ from chapter_facts import (
     values,
 )
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.book]
 
 # The tolerance the chapter states for the logits of a moved model.
 LOGIT_TOLERANCE = 1e-4

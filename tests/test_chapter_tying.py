@@ -7,8 +7,8 @@ import math
 
 import pytest
 
-from book_html import images_in_tabs, page
-from chapter_facts import (
+from helpers.book_html import images_in_tabs, page
+from helpers.chapter_facts import (
     FRAMEWORKS,
     chapter_page,
     figures_outside_tabs,
@@ -20,7 +20,7 @@ from chapter_facts import (
     values,
 )
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.book]
 
 
 @pytest.fixture(scope="module")

@@ -16,9 +16,9 @@ import pytest
 
 from autograder.course import DEFAULT_COURSE, FRAMEWORKS
 from autograder.notebooks import with_answers
-from course_fixtures import CourseCopy
+from helpers.course_fixtures import CourseCopy
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.kernel]
 
 WRONG = "def tied_weight_grad(w, x):\n    return w * x  # the gradient of one use only\n"
 

@@ -9,8 +9,8 @@ import pytest
 
 from pmcheck import access, frameworks, wire
 from pmcheck.question import MALFORMED
-from notebook_runner import failing, run_in_process
-from wrong_answers import by_assignment
+from helpers.notebook_runner import failing, run_in_process
+from helpers.wrong_answers import by_assignment
 
 FRAMEWORKS = frameworks.FRAMEWORKS
 

@@ -6,8 +6,8 @@ import pytest
 
 from pmcheck import deferred, frameworks
 from pmcheck.question import MALFORMED
-from notebook_runner import failing, run_in_process
-from wrong_answers import by_assignment
+from helpers.notebook_runner import failing, run_in_process
+from helpers.wrong_answers import by_assignment
 
 FRAMEWORKS = frameworks.FRAMEWORKS
 QUESTIONS = (deferred.BUILD_MLP, deferred.SHAPES_BEFORE, deferred.SHAPES_AFTER)

@@ -12,8 +12,8 @@ from pmcheck.initialization import (mixture_false_failure_bound,
                                               mixture_layout_false_failure_bound,
                                               xavier_false_failure_bound)
 from autograder.notebooks import grade_id
-from notebook_runner import failing, run_in_process, source_notebook
-from wrong_answers import by_assignment
+from helpers.notebook_runner import failing, run_in_process, source_notebook
+from helpers.wrong_answers import by_assignment
 
 FRAMEWORKS = frameworks.FRAMEWORKS
 

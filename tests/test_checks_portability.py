@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from pmcheck import access, frameworks, portability
-from notebook_runner import failing, run_in_process
-from wrong_answers import by_assignment
+from helpers.notebook_runner import failing, run_in_process
+from helpers.wrong_answers import by_assignment
 
 FRAMEWORKS = frameworks.FRAMEWORKS
 
@@ -116,7 +116,7 @@ def test_a_kept_count_is_named():
 
 
 def _reference_convert_names():
-    from notebook_runner import source_notebook
+    from helpers.notebook_runner import source_notebook
 
     cell = next(cell for cell in source_notebook("portability_mxnet").cells
                 if cell.metadata.get("nbgrader", {}).get("grade_id") == "answer_convert_names")

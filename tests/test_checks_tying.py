@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 from pmcheck import frameworks, tying
-from notebook_runner import failing, run_in_process
-from wrong_answers import by_assignment
+from helpers.notebook_runner import failing, run_in_process
+from helpers.wrong_answers import by_assignment
 
 FRAMEWORKS = frameworks.FRAMEWORKS
 

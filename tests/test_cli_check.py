@@ -19,7 +19,7 @@ import pytest
 
 from autograder.notebooks import with_answers
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.kernel]
 
 PMCHECK = str(Path(sys.executable).parent / "pmcheck")
 PT = "tying_pytorch"
@@ -40,7 +40,7 @@ def run_pmcheck(path: Path, *args: str, cwd: Path | None = None) -> subprocess.C
 @pytest.fixture(scope="module")
 def released(tmp_path_factory):
     """The released tying_pytorch and squares_pytorch, with nothing of the instructor's."""
-    from course_fixtures import FIXTURE_COURSE, CourseCopy
+    from helpers.course_fixtures import FIXTURE_COURSE, CourseCopy
     from autograder.course import DEFAULT_COURSE
 
     root = tmp_path_factory.mktemp("released")

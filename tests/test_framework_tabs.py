@@ -6,8 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from book_html import page, tab_sets
-from fixture_book import ALLOW_MISSING_TABS, build, cell
+from helpers.book_html import page, tab_sets
+from helpers.fixture_book import ALLOW_MISSING_TABS, build, cell
+
+pytestmark = [pytest.mark.slow, pytest.mark.book]
 
 PID = "import os\nprint(os.getpid())"
 
@@ -57,7 +59,6 @@ def real_tabs(tab_set) -> list[str]:
     return [fw for fw in tab_set.frameworks if "has no" not in tab_set.texts[fw]]
 
 
-@pytest.mark.slow
 def test_consecutive_tagged_cells_form_one_tab_set_per_run(fixture_book):
     sets = tab_sets(fixture_book / "index.html")
     assert [real_tabs(ts) for ts in sets] == [
@@ -67,21 +68,18 @@ def test_consecutive_tagged_cells_form_one_tab_set_per_run(fixture_book):
     ]
 
 
-@pytest.mark.slow
 def test_every_tab_set_offers_all_three_frameworks_in_fixed_order(fixture_book):
     for ts in tab_sets(fixture_book / "index.html"):
         assert ts.labels == ["PyTorch", "MXNet", "MindSpore"]
         assert ts.frameworks == ["pytorch", "mxnet", "mindspore"]
 
 
-@pytest.mark.slow
 def test_a_framework_without_a_cell_gets_a_tab_that_says_so(fixture_book):
     second_set = tab_sets(fixture_book / "index.html")[1]
     assert second_set.texts["mxnet"].strip() == "This example has no MXNet counterpart."
     assert second_set.outputs["mxnet"] == ""
 
 
-@pytest.mark.slow
 def test_a_tab_set_missing_a_framework_fails_the_strict_book_build(tmp_path):
     body = "# Gap\n\n" + cell('print("pt")', "pytorch") + cell('print("mx")', "mxnet")
     result = build(tmp_path, {"index": body}, execute="off")
@@ -91,7 +89,6 @@ def test_a_tab_set_missing_a_framework_fails_the_strict_book_build(tmp_path):
     assert "add one that shows what MindSpore does instead" in output
 
 
-@pytest.mark.slow
 def test_each_tab_holds_its_own_cells_and_executed_outputs(fixture_book):
     first, second, third = tab_sets(fixture_book / "index.html")
     assert first.outputs["pytorch"].split() == ["pt", "1", "pt", "1b"]
@@ -102,7 +99,6 @@ def test_each_tab_holds_its_own_cells_and_executed_outputs(fixture_book):
     assert third.outputs["mxnet"].split() == ["mx", "3"]
 
 
-@pytest.mark.slow
 def test_untagged_cells_with_the_same_output_everywhere_render_once_outside_the_tabs(
     fixture_book,
 ):
@@ -113,13 +109,11 @@ def test_untagged_cells_with_the_same_output_everywhere_render_once_outside_the_
         assert shown[0].find_parent("div", class_="sd-tab-set") is None
 
 
-@pytest.mark.slow
 def test_every_tab_set_on_every_page_shares_one_sync_group(fixture_book):
     sets = tab_sets(fixture_book / "index.html") + tab_sets(fixture_book / "second.html")
     assert {group for ts in sets for group in ts.sync_groups} == {"framework"}
 
 
-@pytest.mark.slow
 def test_page_loads_the_script_that_syncs_tabs_and_reads_the_url(fixture_book):
     """sphinx-design's script syncs a group, stores the choice and reads ?framework=."""
     scripts = [s.get("src", "") for s in page(fixture_book / "index.html").find_all("script")]
@@ -128,7 +122,6 @@ def test_page_loads_the_script_that_syncs_tabs_and_reads_the_url(fixture_book):
     assert "URLSearchParams" in code and "localStorage" in code
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize(
     "tags, message",
     [
@@ -150,7 +143,6 @@ def pids(output: str) -> list[int]:
     return [int(word) for word in output.split() if word.isdigit()]
 
 
-@pytest.mark.slow
 def test_each_framework_runs_in_a_kernel_of_its_own(fixture_book):
     """A framework's later cells run in the same process as its earlier ones, apart from
     the other frameworks, and see only the names their own framework bound."""
@@ -162,7 +154,6 @@ def test_each_framework_runs_in_a_kernel_of_its_own(fixture_book):
         assert uses.outputs[framework].split()[-2:] == [word, "net"]
 
 
-@pytest.mark.slow
 def test_an_untagged_cell_whose_output_differs_shows_in_each_tab_with_its_own_output(
     fixture_book,
 ):
@@ -175,7 +166,6 @@ def test_an_untagged_cell_whose_output_differs_shows_in_each_tab_with_its_own_ou
     assert all("print(X, net)" in shared.sources[fw] for fw in shared.frameworks)
 
 
-@pytest.mark.slow
 def test_a_cell_that_raises_fails_the_build_naming_page_framework_and_error(tmp_path):
     body = ("# Failing\n\n" + cell('print("pt")', "pytorch") + cell("1 / 0", "mxnet")
             + cell('print("ms")', "mindspore"))

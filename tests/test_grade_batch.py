@@ -18,9 +18,9 @@ from autograder.export import COLUMNS, export_grades
 from autograder.grade import SubmissionResult, grade_assignment
 from autograder.kernel import Limits
 from autograder.notebooks import with_answers
-from course_fixtures import FIXTURE_COURSE, CourseCopy
+from helpers.course_fixtures import FIXTURE_COURSE, CourseCopy
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.kernel]
 
 PT, MX = "squares_pytorch", "squares_mxnet"
 WRONG = {"square_answer": "def square(x):\n    return x + x",

@@ -21,13 +21,12 @@ import pytest
 
 from autograder import grade as grade_module
 from autograder.cluster import PLUGIN
-from autograder.grade import (MAX_TASK_FILE_BYTES, NotebookTask, _gather_files,
-                              grade_assignment)
+from autograder.grade import NotebookTask, grade_assignment
 from autograder.kernel import Limits
 from autograder.notebooks import grade_id, with_answers
-from course_fixtures import FIXTURE_COURSE, CourseCopy
+from helpers.course_fixtures import FIXTURE_COURSE, CourseCopy
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.kernel]
 
 PT, MX = "squares_pytorch", "squares_mxnet"
 LIMITS = Limits(cell_timeout=20, notebook_timeout=120, output_bytes=256 * 1024)
@@ -168,8 +167,8 @@ def _busy_worker(client, deadline: float) -> tuple[str, list]:
     raise AssertionError("no grading task started on the cluster")
 
 
-def test_a_task_is_plain_data_and_its_files_are_capped(fixture_course, tmp_path):
-    """Does the work unit carry no path of this machine, and drop files past the cap?"""
+def test_a_task_is_plain_data(fixture_course):
+    """Does the work unit carry no path of this machine?"""
     fixture_course.release(PT)
     submitted = fixture_course.submit("alice", "squares", PT,
                                       fixture_course.solution_submission("squares", PT))
@@ -190,15 +189,7 @@ def test_a_task_is_plain_data_and_its_files_are_capped(fixture_course, tmp_path)
     assert task.files == {"data.txt": b"beside the notebook"}
     assert not [f.name for f in fields(task) if isinstance(getattr(task, f.name), Path)]
     assert str(fixture_course.root) not in pickle.dumps(task).decode("latin-1")
-    # past the cap together, the last file is left out with a note
-    folder = tmp_path / "files"
-    folder.mkdir()
-    (folder / "a.bin").write_bytes(b"x" * 1000)
-    (folder / "b.bin").write_bytes(b"x" * 1000)
-    files, notes = _gather_files(folder, budget=1500)
-    assert list(files) == ["a.bin"]
-    assert notes == [f"ignored b.bin: the files beside the notebook pass "
-                     f"{MAX_TASK_FILE_BYTES >> 20} MiB together"]
+    # the cap on the files together: tests/unit/test_grade.py
 
 
 def test_an_executed_notebook_comes_back_as_plain_data(cluster, tmp_path):

@@ -17,7 +17,7 @@ from autograder.feedback import generate_feedback
 from pmcheck.cells import HIDDEN_BEGIN, HIDDEN_END
 from autograder.notebooks import is_auto_test, read_notebook
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.kernel]
 
 
 def _exercises() -> dict[str, list[str]]:

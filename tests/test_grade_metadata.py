@@ -12,26 +12,14 @@ import nbformat
 import pytest
 
 from autograder.export import export_grades
-from autograder.grade import merge_answers
 from autograder.kernel import Limits
-from autograder.notebooks import grade_id, with_answers
-from course_fixtures import FIXTURE_COURSE, CourseCopy
+from helpers.course_fixtures import FIXTURE_COURSE, CourseCopy
+from helpers.submissions import with_duplicate_answer
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.kernel]
 
 PT = "squares_pytorch"
 LIMITS = Limits(cell_timeout=30, notebook_timeout=120)
-
-
-def _with_duplicate_answer(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """A second square_answer cell, wrong, after the first (a copy-pasted cell)."""
-    nb = nbformat.from_dict(nb)
-    first = next(i for i, c in enumerate(nb.cells) if grade_id(c) == "square_answer")
-    copy = nbformat.from_dict(nb.cells[first])
-    copy.source = "def square(x):\n    return 0"
-    copy["id"] = "copied-cell"
-    nb.cells.insert(first + 2, copy)
-    return nb
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +28,7 @@ def batch(tmp_path_factory):
     solution = course.solution_submission("squares", PT)
     for student in ("alice", "garbage-time", "future-time", "duplicate"):
         course.submit(student, "squares", PT,
-                      _with_duplicate_answer(solution) if student == "duplicate" else solution)
+                      with_duplicate_answer(solution) if student == "duplicate" else solution)
     folder = course.root / "submitted"
     (folder / "garbage-time" / PT / "timestamp.txt").write_text("next tuesday-ish")
     (folder / "future-time" / PT / "timestamp.txt").write_text("2999-01-01 10:00:00 UTC")
@@ -99,11 +87,3 @@ def test_a_linked_notebook_or_folder_is_refused(batch, student, words):
     _, results = batch
     assert results[student].score == 0
     assert any(words in p for p in results[student].problems), results[student].problems
-
-
-def test_merge_names_both_duplicate_cells():
-    """Is the note about duplicate answer cells exact about which cell counted?"""
-    course_nb = nbformat.read(FIXTURE_COURSE / "source" / PT / f"{PT}.ipynb", 4)
-    submitted = _with_duplicate_answer(with_answers(course_nb, {}))
-    _, notes = merge_answers(course_nb, submitted)
-    assert notes == ["cells 4 and 6 are both marked as answer square_answer; cell 4 was graded"]

@@ -8,7 +8,7 @@ import pytest
 from autograder.kernel import Limits, sandbox_available
 from autograder.notebooks import with_answers
 
-pytestmark = [pytest.mark.slow,
+pytestmark = [pytest.mark.slow, pytest.mark.kernel,
               pytest.mark.skipif(not sandbox_available(), reason="no sandbox can start here")]
 
 PROBE = r'''

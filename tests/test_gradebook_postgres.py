@@ -2,7 +2,7 @@
 ``grade`` runs of different assignments at once leave it whole?
 
 Each test gets a new database on a real PostgreSQL server that the suite starts
-(``tests/postgres_fixtures.py``); no SQLite file is made.
+(``tests/helpers/postgres_fixtures.py``); no SQLite file is made.
 """
 from __future__ import annotations
 
@@ -18,9 +18,9 @@ from autograder.feedback import generate_feedback
 from autograder.grade import grade_assignment
 from autograder.kernel import Limits
 from autograder.notebooks import with_answers
-from course_fixtures import FIXTURE_COURSE, CourseCopy
+from helpers.course_fixtures import FIXTURE_COURSE, CourseCopy
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.kernel]
 
 PT, MX = "squares_pytorch", "squares_mxnet"
 LIMITS = Limits(cell_timeout=20, notebook_timeout=120, output_bytes=256 * 1024)

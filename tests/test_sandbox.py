@@ -17,7 +17,7 @@ import pytest
 
 from autograder.kernel import HOME, WORK, Limits, Scratch, sandbox_available, sandbox_problem
 
-pytestmark = [pytest.mark.slow,
+pytestmark = [pytest.mark.slow, pytest.mark.kernel,
               pytest.mark.skipif(not sandbox_available(),
                                  reason=f"no sandbox on this machine: {sandbox_problem()}")]
 

@@ -12,8 +12,8 @@ import re
 import pytest
 
 from autograder.course import DEFAULT_COURSE, Course
-from notebook_runner import public_and_self_check
-from wrong_answers import WRONG_ANSWERS
+from helpers.notebook_runner import public_and_self_check
+from helpers.wrong_answers import WRONG_ANSWERS
 
 
 def _same(messages: dict[str, str]) -> dict[str, str]:

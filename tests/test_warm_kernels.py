@@ -20,9 +20,9 @@ from autograder import grade as grading
 from autograder.course import DEFAULT_COURSE
 from autograder.kernel import Limits
 from autograder.notebooks import with_answers
-from course_fixtures import FIXTURE_COURSE, CourseCopy
+from helpers.course_fixtures import FIXTURE_COURSE, CourseCopy
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.kernel]
 
 LEAK = '''
 import builtins, os, sys, threading, time, types

@@ -12,7 +12,7 @@ from autograder.notebooks import read_notebook, with_answers
 from autograder.release import release_assignments, solution_submission
 
 #: The tiny framework-free course of the grading tests (``tests/fixtures/make_course.py``).
-FIXTURE_COURSE = Path(__file__).resolve().parent / "fixtures" / "course"
+FIXTURE_COURSE = Path(__file__).resolve().parents[1] / "fixtures" / "course"
 
 __all__ = ["CourseCopy", "FIXTURE_COURSE", "with_answers", "course", "fixture_course"]
 

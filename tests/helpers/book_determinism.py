@@ -8,8 +8,8 @@ notebooks) run twice against that build. The report gives the build times, the t
 numbers of the tying chapter in both builds, and which notebooks printed anything
 different between the thread counts. The clones use this checkout's virtual environment.
 
-    .venv/bin/python tests/book_determinism.py            # threads 1 and 2
-    .venv/bin/python tests/book_determinism.py --threads 1 2 4 --keep /tmp/clones
+    .venv/bin/python tests/helpers/book_determinism.py    # threads 1 and 2 (make determinism)
+    .venv/bin/python tests/helpers/book_determinism.py --threads 1 2 4 --keep /tmp/clones
 
 tests/test_book_determinism.py runs it as part of ``make test``.
 """
@@ -30,7 +30,7 @@ from pathlib import Path
 
 import pmcheck
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 # The tests that check what the built book states: they read its pages and notebooks.
 FACT_TESTS = [
@@ -98,9 +98,11 @@ def _build(clone: Path, env: dict[str, str], make: bool) -> tuple[float, int, st
 
 
 def _facts(clone: Path, env: dict[str, str]) -> tuple[bool, str]:
+    # BOOK_OUTPUT: the fact tests read the clone's own build, the one `make book` made there.
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *FACT_TESTS],
-        cwd=clone, env=env, capture_output=True, text=True, timeout=3600, check=False,
+        cwd=clone, env={**env, "BOOK_OUTPUT": str(clone)}, capture_output=True, text=True,
+        timeout=3600, check=False,
     )
     lines = [line for line in result.stdout.splitlines() if line.strip()]
     summary = lines[-1] if lines else result.stderr[-500:]

@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 import pmcheck
-from book_html import TabSet, page, tab_sets
+from helpers.book_html import TabSet, page, tab_sets
 
 FRAMEWORKS = pmcheck.FRAMEWORKS
 _NUMBER = re.compile(r"[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?")

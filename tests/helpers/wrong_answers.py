@@ -8,6 +8,7 @@ others. ``test_checks_*.py`` run the rows in-process against the test cells' cod
 from __future__ import annotations
 
 import textwrap
+from collections import defaultdict
 from dataclasses import dataclass
 
 
@@ -657,3 +658,15 @@ def by_notebook(notebook: str) -> list[WrongAnswer]:
 
 def by_assignment(assignment: str) -> list[WrongAnswer]:
     return [row for row in WRONG_ANSWERS if row.assignment == assignment]
+
+
+def submissions(rows: list[WrongAnswer]) -> dict[str, list[WrongAnswer]]:
+    """Student name -> the rows handed in together: the k-th row of each answer cell."""
+    by_answer: dict[tuple[str, str], list[WrongAnswer]] = defaultdict(list)
+    for row in rows:
+        by_answer[row.notebook, row.answer].append(row)
+    grouped: dict[str, list[WrongAnswer]] = defaultdict(list)
+    for (notebook, _), answers in by_answer.items():
+        for k, row in enumerate(answers):
+            grouped[f"{notebook}-{k}"].append(row)
+    return dict(grouped)

@@ -9,7 +9,7 @@ import nbformat
 import pytest
 from myst_nb.core.read import read_myst_markdown_notebook
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "book" / "_ext"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "book" / "_ext"))
 
 from framework_tabs import execute, markdown, notebooks, tabs
 from framework_tabs.cells import FrameworkTabError

@@ -7,7 +7,7 @@ import pytest
 
 from autograder.course import DEFAULT_COURSE, Course
 from autograder.sources import TABLE, exercises, questions_table, stale_sources
-from pmcheck import check, selfcheck
+from pmcheck import selfcheck
 from pmcheck.cells import HIDDEN_BEGIN, parse_checks
 from pmcheck.question import CheckFailed
 
@@ -89,26 +89,6 @@ def test_the_report_reads_question_by_question():
     assert "  FAILED   square_ok     0 of 2 points: square(3) should be 9; got 6" in text
     assert "  by hand  why           1 point, graded by your instructor" in text
     assert text.endswith("Public tests: 0 of 3 points passed.")
-
-
-def test_check_runs_a_real_notebooks_public_tests_in_this_process():
-    torch = pytest.importorskip("torch")
-    nn = torch.nn
-
-    def make_tied_net(d, h):
-        shared = nn.Linear(h, h)
-        return nn.Sequential(nn.Linear(d, h), nn.ReLU(), shared, nn.ReLU(), shared,
-                             nn.ReLU(), nn.Linear(h, 1))
-
-    report = check("tying_pytorch", {"make_tied_net": make_tied_net,
-                                     "tied_weight_grad": lambda w, x: 2 * w * x})
-    assert report.all_passed, report
-    assert "Public tests: 8 of 8 points passed." in repr(report)
-    wrong = check("tying_pytorch", {"make_tied_net": make_tied_net,
-                                    "tied_weight_grad": lambda w, x: w * x})
-    assert not wrong.all_passed
-    with pytest.raises(LookupError, match="does not know the notebook 'tying_tensorflow'"):
-        check("tying_tensorflow", {})
 
 
 def test_a_failed_check_shows_its_message_without_a_traceback():

@@ -15,7 +15,7 @@ import nbformat
 from pmcheck.common import describe
 from autograder.notebooks import grade_id, is_answer, is_auto_test
 
-SOURCE = Path(__file__).resolve().parent.parent / "exercises" / "source"
+SOURCE = Path(__file__).resolve().parents[2] / "exercises" / "source"
 
 os.environ.setdefault("GLOG_v", "3")
 

@@ -14,7 +14,8 @@ once). ``--cold`` also times ``grade`` without the warm kernel factory. ``--clus
 also times ``grade --scheduler`` on a Dask ``LocalCluster`` of N worker processes started
 here, twice: first as the workers start their kernel factories, then again with them warm
 (the time of starting the cluster itself is left out). ``--postgres`` also times ``grade``
-with its gradebook in PostgreSQL, on the tests' throw-away server (tests/postgres_fixtures.py).
+with its gradebook in PostgreSQL, on the tests' throw-away server
+(tests/helpers/postgres_fixtures.py).
 
 Where this process may make a cgroup (root, with cgroup v1's cpuacct or v2), each row also
 shows the CPU seconds that grader used, its kernels included: unlike wall time, that does
@@ -247,7 +248,7 @@ def main() -> None:
             rows += on_cluster(tmp, args)
         if args.postgres:
             sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-            from postgres_fixtures import throwaway_server
+            from helpers.postgres_fixtures import throwaway_server
 
             with throwaway_server() as server:
                 url = server.url(server.create_database())

@@ -8,6 +8,7 @@ verb's modules load: they take seconds to import.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -104,8 +105,10 @@ def _positive_float(text: str) -> float:
 
 
 def parser() -> argparse.ArgumentParser:
+    # the console script (pyproject.toml) or ``python -m autograder``
+    named = os.path.basename(sys.argv[0]) == "autograder"
     top = argparse.ArgumentParser(
-        prog="python -m autograder",
+        prog="autograder" if named else "python -m autograder",
         description="Make, release, grade, give feedback on and export the course's exercises "
                     "(around nbgrader), and check a notebook as a learner would. Instructor "
                     "commands act on the course in the current folder when it holds "

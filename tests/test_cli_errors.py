@@ -1,6 +1,7 @@
 """Does bad input to ``python -m autograder`` give one clear line and a failing exit code?"""
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -75,3 +76,16 @@ def test_a_course_is_found_in_the_current_folder(fixture_course, tmp_path):
     assert (fixture_course.root / "grades.csv").is_file()
     elsewhere = run_cli("grade", "squares", "--student", "nobody", cwd=tmp_path)
     assert "squares" in elsewhere.stderr  # the repository's course has no such exercise
+
+
+def test_the_console_script_is_the_same_command(tmp_path):
+    """pyproject.toml installs ``autograder``; it answers like ``python -m autograder``."""
+    script = Path(sys.executable).with_name("autograder")
+    shown = subprocess.run([str(script), "--help"], capture_output=True, text=True, timeout=120)
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.startswith("usage: autograder ")
+    for command in ("grade", "feedback", "export", "check", "release", "sources"):
+        assert command in shown.stdout
+    wrong = subprocess.run([str(script), "grade", "squares", "--course", str(tmp_path / "x")],
+                           capture_output=True, text=True, timeout=120)
+    assert_one_line_error(wrong, "no course directory")

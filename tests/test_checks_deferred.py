@@ -6,24 +6,9 @@ import pytest
 
 from pmcheck import deferred, frameworks
 from pmcheck.question import MALFORMED
-from helpers.notebook_runner import failing, run_in_process
-from helpers.wrong_answers import by_assignment
 
 FRAMEWORKS = frameworks.FRAMEWORKS
 QUESTIONS = (deferred.BUILD_MLP, deferred.SHAPES_BEFORE, deferred.SHAPES_AFTER)
-
-
-@pytest.mark.parametrize("framework", FRAMEWORKS)
-def test_reference_solutions_pass_every_test_cell(framework):
-    results = run_in_process(f"deferred_{framework}")
-    assert not failing(results), results
-
-
-@pytest.mark.parametrize("row", by_assignment("deferred"), ids=lambda row: row.id)
-def test_wrong_answer_loses_its_question_only(row):
-    results = run_in_process(row.notebook, {row.answer: row.code})
-    assert failing(results) == set(row.fails), results
-    assert row.message in results[row.fails[0]]
 
 
 @pytest.mark.parametrize("framework, before", [

@@ -14,16 +14,8 @@ import pytest
 
 from helpers import browser
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.book,
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not browser.available(),
-        reason="Chromium is not installed: as root, `make system-deps` "
-        "(apt-get install chromium chromium-driver) provides it",
-    ),
-]
+pytestmark = browser.marks()
+
 ROOT = Path(__file__).resolve().parents[1]
 SCREENSHOTS = ROOT / "_build" / "screenshots"
 CHAPTERS = ["accessing", "initialization", "tying", "deferred", "saving"]

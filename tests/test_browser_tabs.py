@@ -17,16 +17,7 @@ from helpers.fixture_book import ALLOW_MISSING_TABS, build, cell
 FRAMEWORKS = ["pytorch", "mxnet", "mindspore"]
 STORAGE_KEY = "sphinx-design-tab-id-framework"  # where sphinx-design keeps the choice
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.book,
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not browser.available(),
-        reason="Chromium is not installed: as root, `make system-deps` "
-        "(apt-get install chromium chromium-driver) provides it",
-    ),
-]
+pytestmark = browser.marks()
 
 
 def tab_set(n: int, *frameworks: str) -> str:

@@ -24,6 +24,16 @@ DESKTOP = (1400, 1000)
 PHONE = (390, 844)
 
 
+def marks() -> list:
+    """The marks of a module of browser tests: slow, on the built book, skipped without Chromium."""
+    import pytest
+
+    return [pytest.mark.slow, pytest.mark.book, pytest.mark.browser,
+            pytest.mark.skipif(not available(),
+                               reason="Chromium is not installed: as root, `make system-deps` "
+                                      "(apt-get install chromium chromium-driver) provides it")]
+
+
 def available() -> bool:
     return CHROMIUM.exists() and CHROMEDRIVER.exists()
 

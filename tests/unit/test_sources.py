@@ -7,17 +7,8 @@ import pytest
 
 from autograder.course import DEFAULT_COURSE, CourseError
 from autograder.sources import TABLE, Exercise, build, exercises, stale_sources
+from helpers.fixture_book import HEADER  # a MyST notebook's jupytext header
 
-HEADER = textwrap.dedent("""\
-    ---
-    jupytext:
-      text_representation:
-        format_name: myst
-    kernelspec:
-      name: python3
-      display_name: Python 3
-    ---
-    """)
 
 
 def _graded(nb) -> list[tuple]:

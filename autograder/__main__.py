@@ -1,4 +1,5 @@
 """``python -m autograder``: the course's command line."""
+
 import sys
 
 from .cli import main

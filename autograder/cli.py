@@ -5,6 +5,7 @@ folder when it holds ``nbgrader_config.py``; ``--course DIR`` names another one,
 without either it is the repository's ``exercises/``. Input is checked here, before the
 verb's modules load: they take seconds to import.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -52,19 +53,27 @@ def grade(args: argparse.Namespace) -> int:
     from .kernel import Limits
 
     limits = Limits(cell_timeout=args.cell_timeout) if args.cell_timeout else None
-    results = grade_assignment(args.course.root, args.name, students=args.students,
-                               workers=args.workers, progress=True, limits=limits,
-                               sandbox=False if args.no_sandbox else None,
-                               warm=not args.cold, release=args.release,
-                               scheduler=args.scheduler)
+    results = grade_assignment(
+        args.course.root,
+        args.name,
+        students=args.students,
+        workers=args.workers,
+        progress=True,
+        limits=limits,
+        sandbox=False if args.no_sandbox else None,
+        warm=not args.cold,
+        release=args.release,
+        scheduler=args.scheduler,
+    )
     if not results:
-        print(f"nothing handed in for {args.name!r} in {args.course.submitted}",
-              file=sys.stderr)
+        print(f"nothing handed in for {args.name!r} in {args.course.submitted}", file=sys.stderr)
         return 0
     print(f"{args.course.root}: {args.name}\n")
     print(format_table(results))
-    print("\nScores are automatic points of the notebook that counts (the best one handed "
-          "in);\nanswers graded by hand are added in formgrader and appear in export.")
+    print(
+        "\nScores are automatic points of the notebook that counts (the best one handed "
+        "in);\nanswers graded by hand are added in formgrader and appear in export."
+    )
     return 0
 
 
@@ -110,75 +119,145 @@ def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(
         prog="autograder" if named else "python -m autograder",
         description="Make, release, grade, give feedback on and export the course's exercises "
-                    "(around nbgrader), and check a notebook as a learner would. Instructor "
-                    "commands act on the course in the current folder when it holds "
-                    "nbgrader_config.py, else on --course, else on the repository's "
-                    "exercises/.")
+        "(around nbgrader), and check a notebook as a learner would. Instructor "
+        "commands act on the course in the current folder when it holds "
+        "nbgrader_config.py, else on --course, else on the repository's "
+        "exercises/.",
+    )
     verbs = top.add_subparsers(dest="verb", required=True, metavar="COMMAND")
 
     def verb(name: str, func, summary: str, description: str) -> argparse.ArgumentParser:
         sub = verbs.add_parser(name, help=summary, description=description)
         sub.set_defaults(func=func)
         if func is not check:
-            sub.add_argument("--course", type=Path, default=None, metavar="DIR",
-                             help="the nbgrader course folder (default: the current folder "
-                                  "if it holds nbgrader_config.py, else the repository's "
-                                  "exercises/)")
+            sub.add_argument(
+                "--course",
+                type=Path,
+                default=None,
+                metavar="DIR",
+                help="the nbgrader course folder (default: the current folder "
+                "if it holds nbgrader_config.py, else the repository's "
+                "exercises/)",
+            )
         return sub
 
-    verb("sources", sources, "make the nbgrader source notebooks from the exercise sources",
-         "Write source/<exercise>_<framework>/<exercise>_<framework>.ipynb from each "
-         "exercises/<exercise>.md (one MyST source per exercise, framework-tagged cells).")
+    verb(
+        "sources",
+        sources,
+        "make the nbgrader source notebooks from the exercise sources",
+        "Write source/<exercise>_<framework>/<exercise>_<framework>.ipynb from each "
+        "exercises/<exercise>.md (one MyST source per exercise, framework-tagged cells).",
+    )
 
-    sub = verb("release", release, "write the student versions (no solutions, no hidden "
-               "tests)", "Run nbgrader's generate_assignment on each assignment, recording "
-               "its test cells in the gradebook; the student notebooks go to release/.")
-    sub.add_argument("names", nargs="*", metavar="NAME",
-                     help="exercises (every framework) or assignments (default: all)")
+    sub = verb(
+        "release",
+        release,
+        "write the student versions (no solutions, no hidden " "tests)",
+        "Run nbgrader's generate_assignment on each assignment, recording "
+        "its test cells in the gradebook; the student notebooks go to release/.",
+    )
+    sub.add_argument(
+        "names",
+        nargs="*",
+        metavar="NAME",
+        help="exercises (every framework) or assignments (default: all)",
+    )
 
-    sub = verb("grade", grade, "grade every hand-in of an exercise or assignment",
-               "Grade submitted/<student>/<assignment>/ for every student: each notebook in "
-               "a fresh sandboxed kernel, every verdict decided outside it; the gradebook "
-               "and autograded/ are written as nbgrader autograde would.")
-    sub.add_argument("name", metavar="NAME",
-                     help="an exercise (e.g. tying: every framework, the best counts) or one "
-                          "assignment (e.g. tying_mxnet)")
-    sub.add_argument("--student", action="append", dest="students", metavar="ID",
-                     help="grade only this student (repeatable)")
-    sub.add_argument("--workers", type=_positive_int, default=None, metavar="N",
-                     help="notebooks graded at once (default: two per core with the warm "
-                          "kernel factory, else one per core)")
-    sub.add_argument("--cell-timeout", type=_positive_float, default=None, metavar="SECONDS",
-                     help="interrupt a cell after this long (default: the course's "
-                          "c.Execute.timeout, else 120)")
-    sub.add_argument("--release", action="store_true",
-                     help="release again an assignment whose source changed since its "
-                          "release (new checksums mid-course: only if you mean it)")
-    sub.add_argument("--cold", action="store_true",
-                     help="start every kernel afresh instead of forking it from the warm "
-                          "kernel factory (slower; the same sandbox)")
-    sub.add_argument("--scheduler", default=None, metavar="ADDRESS",
-                     help="grade on the Dask cluster of this scheduler (e.g. "
-                          "tcp://HOST:8786), each notebook a task on a worker's own warm "
-                          "kernels; this process still writes the gradebook")
-    sub.add_argument("--no-sandbox", action="store_true",
-                     help="run the kernels without the sandbox (only for submissions you "
-                          "trust: a hostile notebook could then reach this machine)")
+    sub = verb(
+        "grade",
+        grade,
+        "grade every hand-in of an exercise or assignment",
+        "Grade submitted/<student>/<assignment>/ for every student: each notebook in "
+        "a fresh sandboxed kernel, every verdict decided outside it; the gradebook "
+        "and autograded/ are written as nbgrader autograde would.",
+    )
+    sub.add_argument(
+        "name",
+        metavar="NAME",
+        help="an exercise (e.g. tying: every framework, the best counts) or one "
+        "assignment (e.g. tying_mxnet)",
+    )
+    sub.add_argument(
+        "--student",
+        action="append",
+        dest="students",
+        metavar="ID",
+        help="grade only this student (repeatable)",
+    )
+    sub.add_argument(
+        "--workers",
+        type=_positive_int,
+        default=None,
+        metavar="N",
+        help="notebooks graded at once (default: two per core with the warm "
+        "kernel factory, else one per core)",
+    )
+    sub.add_argument(
+        "--cell-timeout",
+        type=_positive_float,
+        default=None,
+        metavar="SECONDS",
+        help="interrupt a cell after this long (default: the course's "
+        "c.Execute.timeout, else 120)",
+    )
+    sub.add_argument(
+        "--release",
+        action="store_true",
+        help="release again an assignment whose source changed since its "
+        "release (new checksums mid-course: only if you mean it)",
+    )
+    sub.add_argument(
+        "--cold",
+        action="store_true",
+        help="start every kernel afresh instead of forking it from the warm "
+        "kernel factory (slower; the same sandbox)",
+    )
+    sub.add_argument(
+        "--scheduler",
+        default=None,
+        metavar="ADDRESS",
+        help="grade on the Dask cluster of this scheduler (e.g. "
+        "tcp://HOST:8786), each notebook a task on a worker's own warm "
+        "kernels; this process still writes the gradebook",
+    )
+    sub.add_argument(
+        "--no-sandbox",
+        action="store_true",
+        help="run the kernels without the sandbox (only for submissions you "
+        "trust: a hostile notebook could then reach this machine)",
+    )
 
-    sub = verb("feedback", feedback, "write HTML feedback for every graded student",
-               "Run nbgrader's generate_feedback, then write feedback/<student>/<exercise>.html "
-               "with each question, its points and the check's message.")
+    sub = verb(
+        "feedback",
+        feedback,
+        "write HTML feedback for every graded student",
+        "Run nbgrader's generate_feedback, then write feedback/<student>/<exercise>.html "
+        "with each question, its points and the check's message.",
+    )
     sub.add_argument("name", metavar="NAME", help="an exercise or one assignment")
 
-    sub = verb("export", export, "write a CSV of grades, one row per student and exercise",
-               "Write each student's score for each exercise: the framework that counts, its "
-               "score with hand-graded points and the late penalty, out of its maximum.")
-    sub.add_argument("--to", type=Path, default=None, metavar="FILE",
-                     help="where to write the CSV (default: DIR/grades.csv)")
+    sub = verb(
+        "export",
+        export,
+        "write a CSV of grades, one row per student and exercise",
+        "Write each student's score for each exercise: the framework that counts, its "
+        "score with hand-graded points and the late penalty, out of its maximum.",
+    )
+    sub.add_argument(
+        "--to",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="where to write the CSV (default: DIR/grades.csv)",
+    )
 
-    sub = verb("check", check, "check a notebook's public tests, as a learner would",
-               "The learner's self-check (pmcheck): run the saved notebook in a fresh kernel "
-               "with its public tests and say, question by question, what passed.")
+    sub = verb(
+        "check",
+        check,
+        "check a notebook's public tests, as a learner would",
+        "The learner's self-check (pmcheck): run the saved notebook in a fresh kernel "
+        "with its public tests and say, question by question, what passed.",
+    )
     sub.add_argument("notebook", type=Path, metavar="NOTEBOOK")
     return top
 

@@ -14,6 +14,7 @@ worker. With the scheduler's ``allowed-failures`` at 1 (``grade`` asks for it, s
 none is lost, and since each task has one result that this process reads once, none is
 counted twice.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -51,8 +52,9 @@ class WarmKernels(WorkerPlugin):
 
     def setup(self, worker=None) -> None:
         self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True,
-                                       name="autograder-kernels")
+        self.thread = threading.Thread(
+            target=self.loop.run_forever, daemon=True, name="autograder-kernels"
+        )
         self.thread.start()
         self.kernels: dict[tuple[bool, bool], _Kernels] = {}
         self.lock = threading.Lock()
@@ -72,8 +74,9 @@ class WarmKernels(WorkerPlugin):
         with self.lock:
             if (sandbox, warm) not in self.kernels:
                 if sandbox and not sandbox_available():
-                    raise RuntimeError(f"this worker cannot start a sandbox "
-                                       f"({sandbox_problem()})")
+                    raise RuntimeError(
+                        f"this worker cannot start a sandbox " f"({sandbox_problem()})"
+                    )
                 self.kernels[sandbox, warm] = _Kernels(sandbox, warm and sandbox, {})
             return self.kernels[sandbox, warm]
 
@@ -85,8 +88,7 @@ class WarmKernels(WorkerPlugin):
 
     def grade(self, task: NotebookTask, sandbox: bool, warm: bool) -> _NotebookOutcome:
         kernels = self.kernels_for(sandbox, warm)
-        return asyncio.run_coroutine_threadsafe(grade_notebook(task, kernels),
-                                                self.loop).result()
+        return asyncio.run_coroutine_threadsafe(grade_notebook(task, kernels), self.loop).result()
 
 
 def grade_task(task: NotebookTask, sandbox: bool, warm: bool) -> _NotebookOutcome:
@@ -105,9 +107,16 @@ def retry_once(dask_scheduler=None) -> None:
     dask_scheduler.allowed_failures = ALLOWED_FAILURES
 
 
-async def grade_on_cluster(grader: _Grader, address: str, students: list[str],
-                           workers: int | None, progress: bool, *, sandbox: bool,
-                           warm: bool) -> list:
+async def grade_on_cluster(
+    grader: _Grader,
+    address: str,
+    students: list[str],
+    workers: int | None,
+    progress: bool,
+    *,
+    sandbox: bool,
+    warm: bool,
+) -> list:
     """Grade ``students`` as ``grader`` does, every notebook a task on the cluster at ``address``.
 
     ``workers`` caps the notebooks sent at once (default: two per thread of the cluster).
@@ -115,48 +124,70 @@ async def grade_on_cluster(grader: _Grader, address: str, students: list[str],
     from distributed import Client
 
     try:
-        client = await Client(address, asynchronous=True, name="autograder-grade",
-                              timeout=CONNECT_SECONDS)
+        client = await Client(
+            address, asynchronous=True, name="autograder-grade", timeout=CONNECT_SECONDS
+        )
     except (OSError, ValueError, TypeError) as error:
-        raise CourseError(f"cannot reach the Dask scheduler at {address}: "
-                          f"{str(error).splitlines()[0] if str(error) else type(error).__name__}"
-                          ) from None
+        raise CourseError(
+            f"cannot reach the Dask scheduler at {address}: "
+            f"{str(error).splitlines()[0] if str(error) else type(error).__name__}"
+        ) from None
     async with client:
         await client.register_plugin(WarmKernels(), name=PLUGIN)
         try:
             await client.run_on_scheduler(retry_once)
         except Exception as error:  # noqa: BLE001 -- grading goes on, with Dask's default
-            print(f"autograder: could not set the scheduler's allowed-failures to "
-                  f"{ALLOWED_FAILURES} ({type(error).__name__}); a notebook may be tried on "
-                  "more workers that die", file=sys.stderr)
+            print(
+                f"autograder: could not set the scheduler's allowed-failures to "
+                f"{ALLOWED_FAILURES} ({type(error).__name__}); a notebook may be tried on "
+                "more workers that die",
+                file=sys.stderr,
+            )
         keys = sorted(set(grader.kernels.needs.values()))
         if warm and sandbox and keys:
             await client.run(_prewarm, keys, sandbox)
         threads = sum((await client.nthreads()).values())
         if not threads:
-            print(f"autograder: the cluster at {address} has no workers yet; the notebooks "
-                  "wait for one", file=sys.stderr)
+            print(
+                f"autograder: the cluster at {address} has no workers yet; the notebooks "
+                "wait for one",
+                file=sys.stderr,
+            )
         run = f"{grader.exercise}-{uuid.uuid4().hex[:8]}"
         grader.run = functools.partial(_on_cluster, client, run, sandbox, warm)
         return await grader.grade_all(students, workers or max(4, 2 * threads), progress)
 
 
-async def _on_cluster(client, run: str, sandbox: bool, warm: bool,
-                      task: NotebookTask) -> _NotebookOutcome:
+async def _on_cluster(
+    client, run: str, sandbox: bool, warm: bool, task: NotebookTask
+) -> _NotebookOutcome:
     from distributed import KilledWorker
     from distributed.client import FutureCancelledError
 
     # the dashboard groups tasks by the name's first word
-    future = client.submit(grade_task, task, sandbox, warm, pure=False,
-                           key=f"grade-{task.name}-{run}-{uuid.uuid4().hex[:12]}")
+    future = client.submit(
+        grade_task,
+        task,
+        sandbox,
+        warm,
+        pure=False,
+        key=f"grade-{task.name}-{run}-{uuid.uuid4().hex[:12]}",
+    )
     try:
         return await future
     except KilledWorker:
-        why = ("not graded: the worker grading it died, and so did the one that tried "
-               "again (if a notebook is to blame, grade it alone with --student)")
+        why = (
+            "not graded: the worker grading it died, and so did the one that tried "
+            "again (if a notebook is to blame, grade it alone with --student)"
+        )
     except FutureCancelledError as error:
         why = f"not graded: the cluster dropped its task ({error.reason})"
     finally:
         future.release()
-    return _NotebookOutcome(task.name, True, None, _unscored(task.template, task.name, why),
-                            [f"{task.name}.ipynb: {why}"])
+    return _NotebookOutcome(
+        task.name,
+        True,
+        None,
+        _unscored(task.template, task.name, why),
+        [f"{task.name}.ipynb: {why}"],
+    )

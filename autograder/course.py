@@ -1,4 +1,5 @@
 """The nbgrader course on disk: where its folders are and what it holds."""
+
 from __future__ import annotations
 
 import logging
@@ -14,7 +15,6 @@ from traitlets.config.loader import PyFileConfigLoader
 
 #: The repository's own course; every command works on it unless told otherwise.
 DEFAULT_COURSE = Path(__file__).resolve().parent.parent / "exercises"
-
 
 
 def _tools_on_path() -> None:
@@ -104,8 +104,9 @@ class Course:
 
     def assignments(self) -> list[str]:
         """Every assignment with a folder in source/, sorted."""
-        return sorted(p.name for p in self.source.iterdir() if p.is_dir() and
-                      not p.name.startswith("."))
+        return sorted(
+            p.name for p in self.source.iterdir() if p.is_dir() and not p.name.startswith(".")
+        )
 
     def exercises(self) -> dict[str, list[str]]:
         """Each exercise and its assignments, one per framework, in framework order."""
@@ -126,9 +127,11 @@ class Course:
         if name in self.assignments():
             return exercise_of(name), [name]
         choices = ", ".join(exercises) or "none"
-        raise CourseError(f"{self.root} has no exercise or assignment {name!r} (its exercises: "
-                          f"{choices}; or name one framework's assignment, e.g. "
-                          f"{next(iter(exercises.values()), ['tying_mxnet'])[0]})")
+        raise CourseError(
+            f"{self.root} has no exercise or assignment {name!r} (its exercises: "
+            f"{choices}; or name one framework's assignment, e.g. "
+            f"{next(iter(exercises.values()), ['tying_mxnet'])[0]})"
+        )
 
     def require_assignment(self, assignment: str) -> str:
         """``assignment`` if the course has it; otherwise a one-line error naming the choices."""
@@ -147,8 +150,11 @@ class Course:
         """Everyone with a folder for ``assignment`` in submitted/, sorted."""
         if not self.submitted.is_dir():
             return []
-        return sorted(p.name for p in self.submitted.iterdir()
-                      if (p / assignment).is_dir() and not p.name.startswith("."))
+        return sorted(
+            p.name
+            for p in self.submitted.iterdir()
+            if (p / assignment).is_dir() and not p.name.startswith(".")
+        )
 
     def submission_dir(self, student: str, assignment: str) -> Path:
         return self.submitted / student / assignment
@@ -166,6 +172,7 @@ def counted(scores: dict[str, tuple[float, float]]) -> str | None:
     """
     if not scores:
         return None
+
     def merit(name: str) -> tuple:
         score, maximum = scores[name]
         order, _ = _framework_order(name)
@@ -194,4 +201,3 @@ def copy_course(origin: Path | str, root: Path | str) -> Course:
 def _framework_order(name: str) -> tuple[int, str]:
     framework = framework_of(name)
     return (FRAMEWORKS.index(framework) if framework else len(FRAMEWORKS), name)
-

@@ -1,4 +1,5 @@
 """Run one notebook in a fresh kernel of ours and say what went wrong, never raising."""
+
 from __future__ import annotations
 
 import asyncio
@@ -38,15 +39,25 @@ class Execution:
 class _Client(NotebookClient):
     """nbclient's runner, keeping count of what ran and capping the output it keeps."""
 
-    def __init__(self, nb: NotebookNode, km, limits: Limits,
-                 probe_cells: frozenset[int] = frozenset()) -> None:
+    def __init__(
+        self, nb: NotebookNode, km, limits: Limits, probe_cells: frozenset[int] = frozenset()
+    ) -> None:
         super().__init__(
-            nb, km=km, timeout=int(limits.cell_timeout), startup_timeout=120,
-            allow_errors=True, interrupt_on_timeout=True, shutdown_kernel="immediate",
-            error_on_timeout={"ename": "CellTimeoutError", "evalue":
-                              f"the cell ran longer than {limits.cell_timeout:g} s "
-                              "and was interrupted", "traceback": []},
-            on_cell_executed=self._executed)
+            nb,
+            km=km,
+            timeout=int(limits.cell_timeout),
+            startup_timeout=120,
+            allow_errors=True,
+            interrupt_on_timeout=True,
+            shutdown_kernel="immediate",
+            error_on_timeout={
+                "ename": "CellTimeoutError",
+                "evalue": f"the cell ran longer than {limits.cell_timeout:g} s "
+                "and was interrupted",
+                "traceback": [],
+            },
+            on_cell_executed=self._executed,
+        )
         self.limits = limits
         self.finished: set[int] = set()
         self.timed_out: list[int] = []
@@ -72,9 +83,14 @@ class _Client(NotebookClient):
         # A timed-out cell may carry no error output of its own; without one nbgrader
         # would count it as passed.
         if not any(out.output_type == "error" for out in cell.outputs):
-            cell.outputs.append(nbformat.v4.new_output(
-                "error", ename=content.get("ename", "Error"),
-                evalue=content.get("evalue", ""), traceback=content.get("traceback", [])))
+            cell.outputs.append(
+                nbformat.v4.new_output(
+                    "error",
+                    ename=content.get("ename", "Error"),
+                    evalue=content.get("evalue", ""),
+                    traceback=content.get("traceback", []),
+                )
+            )
 
     def output(self, outs, msg, display_id, cell_index):
         if cell_index in self.probe_cells and msg.get("msg_type") == "display_data":
@@ -91,18 +107,29 @@ class _Client(NotebookClient):
             return super().output(outs, msg, display_id, cell_index)
         if not self.overflowed:
             self.overflowed = True
-            outs.append(nbformat.v4.new_output(
-                "error", ename="OutputLimitExceeded",
-                evalue=f"more than {self.limits.output_bytes // 1024} KiB of output; "
-                       "the rest was dropped and the cell interrupted", traceback=[]))
+            outs.append(
+                nbformat.v4.new_output(
+                    "error",
+                    ename="OutputLimitExceeded",
+                    evalue=f"more than {self.limits.output_bytes // 1024} KiB of output; "
+                    "the rest was dropped and the cell interrupted",
+                    traceback=[],
+                )
+            )
             asyncio.ensure_future(self.km.interrupt_kernel())
         return None
 
 
-async def run_notebook(nb: NotebookNode, scratch: Scratch, limits: Limits, *,
-                       sandbox: bool = False, isolate_home: bool = True,
-                       probe_cells: frozenset[int] = frozenset(),
-                       factory: KernelFactory | None = None) -> Execution:
+async def run_notebook(
+    nb: NotebookNode,
+    scratch: Scratch,
+    limits: Limits,
+    *,
+    sandbox: bool = False,
+    isolate_home: bool = True,
+    probe_cells: frozenset[int] = frozenset(),
+    factory: KernelFactory | None = None,
+) -> Execution:
     """Execute ``nb`` (in place) in a fresh kernel in ``scratch.work``.
 
     A sandboxed kernel comes from ``factory`` when one is given (see ``kernel_manager``).
@@ -114,15 +141,18 @@ async def run_notebook(nb: NotebookNode, scratch: Scratch, limits: Limits, *,
     long, too much output -- becomes a problem line, and every code cell that never
     finished gets an error output, so that no test cell passes by not running.
     """
-    km = kernel_manager(scratch, limits, sandbox=sandbox, isolate_home=isolate_home,
-                        factory=factory)
+    km = kernel_manager(
+        scratch, limits, sandbox=sandbox, isolate_home=isolate_home, factory=factory
+    )
     client = _Client(nb, km, limits, probe_cells)
     problems: list[str] = []
     stopped = ""
     lost = False
     try:
-        await asyncio.wait_for(client.async_execute(cleanup_kc=True, cwd=str(scratch.work)),
-                               timeout=limits.notebook_timeout)
+        await asyncio.wait_for(
+            client.async_execute(cleanup_kc=True, cwd=str(scratch.work)),
+            timeout=limits.notebook_timeout,
+        )
     except asyncio.TimeoutError:
         stopped = f"stopped after {limits.notebook_timeout:g} s, the limit for one notebook"
     except DeadKernelError:
@@ -141,15 +171,21 @@ async def run_notebook(nb: NotebookNode, scratch: Scratch, limits: Limits, *,
     if stopped:
         problems.append(stopped)
     for index in client.timed_out:
-        problems.append(f"cell {index + 1}{_cell_label(nb.cells[index])} ran longer than "
-                        f"{limits.cell_timeout:g} s and was interrupted")
+        problems.append(
+            f"cell {index + 1}{_cell_label(nb.cells[index])} ran longer than "
+            f"{limits.cell_timeout:g} s and was interrupted"
+        )
     if client.overflowed:
-        problems.append(f"more than {limits.output_bytes // 1024} KiB of output; the rest "
-                        "was dropped")
+        problems.append(
+            f"more than {limits.output_bytes // 1024} KiB of output; the rest " "was dropped"
+        )
     _mark_not_run(nb, client.finished, stopped or "the kernel stopped")
     # a kernel that died or failed while its factory died is the factory's failure
-    lost = lost or getattr(client.process, "lost", False) or bool(
-        factory is not None and factory.gone() and (stopped or problems))
+    lost = (
+        lost
+        or getattr(client.process, "lost", False)
+        or bool(factory is not None and factory.gone() and (stopped or problems))
+    )
     return Execution(nb, problems, client.payloads, lost)
 
 
@@ -170,8 +206,10 @@ def _death_reason(process, scratch: Scratch, limits: Limits) -> str:
     if signum == signal.SIGXCPU:
         return f"the kernel used more than {limits.cpu_seconds} s of CPU and was stopped"
     if signum == signal.SIGXFSZ:
-        return (f"the kernel wrote a file larger than {limits.file_size_bytes >> 20} MiB "
-                "and was stopped")
+        return (
+            f"the kernel wrote a file larger than {limits.file_size_bytes >> 20} MiB "
+            "and was stopped"
+        )
     if signum == signal.SIGKILL:
         return "the kernel was killed (out of memory?)"
     if signum:
@@ -198,9 +236,14 @@ async def _shut_down(km) -> None:
 def _mark_not_run(nb: NotebookNode, finished: set[int], reason: str) -> None:
     for index, cell in enumerate(nb.cells):
         if cell.cell_type == "code" and cell.source.strip() and index not in finished:
-            cell.outputs = list(cell.get("outputs", [])) + [nbformat.v4.new_output(
-                "error", ename=NOT_RUN, evalue=f"this cell did not finish: {reason}",
-                traceback=[])]
+            cell.outputs = list(cell.get("outputs", [])) + [
+                nbformat.v4.new_output(
+                    "error",
+                    ename=NOT_RUN,
+                    evalue=f"this cell did not finish: {reason}",
+                    traceback=[],
+                )
+            ]
 
 
 def _cell_label(cell: NotebookNode) -> str:

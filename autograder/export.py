@@ -4,6 +4,7 @@ nbgrader's own ``nbgrader export`` still lists every assignment (one per framewo
 file answers what an instructor asks of a course taught in three frameworks: what did each
 student score on each exercise, in the framework that counts.
 """
+
 from __future__ import annotations
 
 import csv
@@ -13,9 +14,20 @@ from pathlib import Path
 from .course import Course, counted
 
 #: The columns, in order. A cell is blank when there is nothing to say (not handed in).
-COLUMNS = ["exercise", "student_id", "last_name", "first_name", "email",
-           "counted_assignment", "score", "max_score", "late_penalty", "hand_grading_pending",
-           "frameworks_handed_in", "submitted_at"]
+COLUMNS = [
+    "exercise",
+    "student_id",
+    "last_name",
+    "first_name",
+    "email",
+    "counted_assignment",
+    "score",
+    "max_score",
+    "late_penalty",
+    "hand_grading_pending",
+    "frameworks_handed_in",
+    "submitted_at",
+]
 
 
 @dataclass(frozen=True)
@@ -60,25 +72,37 @@ def _hand_in(gradebook, assignment: str, student: str) -> HandIn | None:
     except MissingEntry:
         return None
     penalty = submission.late_submission_penalty or 0.0
-    return HandIn(assignment, max(0.0, submission.score - penalty), submission.max_score,
-                  penalty, bool(submission.needs_manual_grade),
-                  "" if submission.timestamp is None else str(submission.timestamp))
+    return HandIn(
+        assignment,
+        max(0.0, submission.score - penalty),
+        submission.max_score,
+        penalty,
+        bool(submission.needs_manual_grade),
+        "" if submission.timestamp is None else str(submission.timestamp),
+    )
 
 
 def _row(exercise: str, student, hand_ins: list[HandIn]) -> dict[str, str]:
-    row = {"exercise": exercise, "student_id": student.id,
-           "last_name": student.last_name or "", "first_name": student.first_name or "",
-           "email": student.email or ""}
+    row = {
+        "exercise": exercise,
+        "student_id": student.id,
+        "last_name": student.last_name or "",
+        "first_name": student.first_name or "",
+        "email": student.email or "",
+    }
     if not hand_ins:
         return {column: row.get(column, "") for column in COLUMNS}
     by_name = {h.assignment: h for h in hand_ins}
     best = by_name[counted({h.assignment: (h.score, h.max_score) for h in hand_ins})]
-    row.update(counted_assignment=best.assignment, score=_number(best.score),
-               max_score=_number(best.max_score), late_penalty=_number(best.late_penalty),
-               hand_grading_pending="yes" if best.pending else "no",
-               frameworks_handed_in=";".join(h.assignment.rsplit("_", 1)[-1]
-                                             for h in hand_ins),
-               submitted_at=best.timestamp)
+    row.update(
+        counted_assignment=best.assignment,
+        score=_number(best.score),
+        max_score=_number(best.max_score),
+        late_penalty=_number(best.late_penalty),
+        hand_grading_pending="yes" if best.pending else "no",
+        frameworks_handed_in=";".join(h.assignment.rsplit("_", 1)[-1] for h in hand_ins),
+        submitted_at=best.timestamp,
+    )
     return row
 
 

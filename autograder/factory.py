@@ -19,6 +19,7 @@ JSON message per packet:
 
 The factory exits when the grader closes its end, and its children die with it.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -31,16 +32,32 @@ import socket
 import sys
 
 #: Modules every warm kernel finds imported; the frameworks are asked for by name.
-BASE_MODULES = ("numpy", "ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.zmqshell",
-                # what the kernel would import as it starts (debugpy alone takes 0.1 s)
-                "ipykernel.debugger", "tornado.gen", "tornado.locks", "tornado.queues", "IPython",
-                # and what the kernel imports while it initializes
-                "IPython.core.completerlib", "IPython.core.debugger", "IPython.core.oinspect",
-                "IPython.extensions.storemagic", "IPython.utils.wildcard", "faulthandler",
-                "tornado.platform.asyncio",
-                "pmcheck.probing", "pmcheck.access",
-                "pmcheck.initialization", "pmcheck.tying",
-                "pmcheck.deferred", "pmcheck.calls")
+BASE_MODULES = (
+    "numpy",
+    "ipykernel.kernelapp",
+    "ipykernel.ipkernel",
+    "ipykernel.zmqshell",
+    # what the kernel would import as it starts (debugpy alone takes 0.1 s)
+    "ipykernel.debugger",
+    "tornado.gen",
+    "tornado.locks",
+    "tornado.queues",
+    "IPython",
+    # and what the kernel imports while it initializes
+    "IPython.core.completerlib",
+    "IPython.core.debugger",
+    "IPython.core.oinspect",
+    "IPython.extensions.storemagic",
+    "IPython.utils.wildcard",
+    "faulthandler",
+    "tornado.platform.asyncio",
+    "pmcheck.probing",
+    "pmcheck.access",
+    "pmcheck.initialization",
+    "pmcheck.tying",
+    "pmcheck.deferred",
+    "pmcheck.calls",
+)
 FRAMEWORK_MODULES = {"pytorch": ("torch",), "mxnet": ("mxnet",), "mindspore": ("mindspore",)}
 MAX_MESSAGE = 1 << 16
 
@@ -179,8 +196,9 @@ def _reap(sock: socket.socket, children: set[int]) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -I -m autograder.factory",
-                                     description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -I -m autograder.factory", description=__doc__.splitlines()[0]
+    )
     parser.add_argument("--socket-fd", type=int, required=True)
     parser.add_argument("--frameworks", default="pytorch,mxnet,mindspore")
     args = parser.parse_args(argv)
@@ -192,8 +210,9 @@ def main(argv: list[str] | None = None) -> None:
         preload([name for name in args.frameworks.split(",") if name])
         if threads() != 1:
             # fork copies only the calling thread; others may hold locks the child needs
-            raise RuntimeError(f"{threads()} threads run after the imports; forking would "
-                               "not be safe")
+            raise RuntimeError(
+                f"{threads()} threads run after the imports; forking would " "not be safe"
+            )
         gc.collect()
         gc.freeze()  # the children's garbage collections leave the factory's pages shared
     except Exception as error:  # noqa: BLE001 -- the grader falls back to cold kernels

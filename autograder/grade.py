@@ -17,6 +17,7 @@ The work unit is one notebook: :class:`NotebookTask` (plain data, read here) in,
 :func:`grade_notebook` (kernel, probes, verdicts) out, run here or on a Dask cluster's
 workers (:mod:`autograder.cluster`) with the same code.
 """
+
 from __future__ import annotations
 
 import ast
@@ -41,8 +42,7 @@ from pmcheck import FRAMEWORK_MODULES
 from .course import FRAMEWORKS, Course, CourseError, counted, quiet_log
 from .execute import Execution, run_notebook
 from .judging import TestCell, Verdict, plan_probes, read_test_cells
-from .kernel import (FactoryError, KernelFactory, Limits, Scratch, sandbox_available,
-                     sandbox_problem)
+from .kernel import FactoryError, KernelFactory, Limits, Scratch, sandbox_available, sandbox_problem
 from .notebooks import NotebookError, grade_id, is_answer, is_auto_test, points, read_notebook
 from .release import ensure_released
 from .review import Flag, machinery_flags
@@ -129,12 +129,19 @@ class NotebookTask:
     frameworks: tuple[str, ...]  #: what the instructor's notebook imports
 
 
-def grade_assignment(course_dir: Path | str | None, name: str, *,
-                     students: list[str] | None = None, workers: int | None = None,
-                     progress: bool = False, limits: Limits | None = None,
-                     sandbox: bool | None = None, warm: bool = True,
-                     release: bool = False,
-                     scheduler: str | None = None) -> list[SubmissionResult]:
+def grade_assignment(
+    course_dir: Path | str | None,
+    name: str,
+    *,
+    students: list[str] | None = None,
+    workers: int | None = None,
+    progress: bool = False,
+    limits: Limits | None = None,
+    sandbox: bool | None = None,
+    warm: bool = True,
+    release: bool = False,
+    scheduler: str | None = None,
+) -> list[SubmissionResult]:
     """Grade every (or each given) student's hand-in of an exercise or of one assignment.
 
     ``name`` is an exercise (``tying``: its assignments in every framework, the best one
@@ -163,33 +170,60 @@ def grade_assignment(course_dir: Path | str | None, name: str, *,
     if students is not None:
         unknown = sorted(set(students) - set(everyone))
         if unknown:
-            raise CourseError(f"no hand-in of {name!r} in {course.submitted} from: "
-                              f"{', '.join(unknown)}")
+            raise CourseError(
+                f"no hand-in of {name!r} in {course.submitted} from: " f"{', '.join(unknown)}"
+            )
         everyone = sorted(set(students))
     if sandbox is None and scheduler is not None:
         sandbox = True  # each worker says so if it cannot start one
     if sandbox is None:
         if not sandbox_available():
-            raise CourseError(f"cannot grade safely: no sandbox can start here "
-                              f"({sandbox_problem()}); grade where Linux user namespaces "
-                              "work, or pass --no-sandbox for submissions you trust")
+            raise CourseError(
+                f"cannot grade safely: no sandbox can start here "
+                f"({sandbox_problem()}); grade where Linux user namespaces "
+                "work, or pass --no-sandbox for submissions you trust"
+            )
         sandbox = True
-    needs = {notebook: tuple(frameworks_imported(
-        [read_notebook(course.source / assignment / f"{notebook}.ipynb")]))
-        for assignment in assignments for notebook in course.notebooks(assignment)}
+    needs = {
+        notebook: tuple(
+            frameworks_imported([read_notebook(course.source / assignment / f"{notebook}.ipynb")])
+        )
+        for assignment in assignments
+        for notebook in course.notebooks(assignment)
+    }
     # with a scheduler the factories are the workers': none starts here
     kernels = _Kernels(sandbox, warm and sandbox and scheduler is None, needs)
     try:
-        return _grade(course, exercise, assignments, everyone, workers, progress, limits,
-                      kernels, release, scheduler, warm)
+        return _grade(
+            course,
+            exercise,
+            assignments,
+            everyone,
+            workers,
+            progress,
+            limits,
+            kernels,
+            release,
+            scheduler,
+            warm,
+        )
     finally:
         kernels.close()
 
 
-def _grade(course: Course, exercise: str, assignments: list[str], students: list[str],
-           workers: int | None, progress: bool, limits: Limits | None,
-           kernels: _Kernels, release: bool, scheduler: str | None = None,
-           warm: bool = True) -> list[SubmissionResult]:
+def _grade(
+    course: Course,
+    exercise: str,
+    assignments: list[str],
+    students: list[str],
+    workers: int | None,
+    progress: bool,
+    limits: Limits | None,
+    kernels: _Kernels,
+    release: bool,
+    scheduler: str | None = None,
+    warm: bool = True,
+) -> list[SubmissionResult]:
     templates: dict[str, NotebookNode] = {}
     assignment_of: dict[str, str] = {}
     for assignment in assignments:
@@ -198,14 +232,24 @@ def _grade(course: Course, exercise: str, assignments: list[str], students: list
             templates[notebook] = nb
             assignment_of[notebook] = assignment
     tests = {notebook: read_test_cells(nb, notebook) for notebook, nb in templates.items()}
-    grader = _Grader(course, exercise, templates, assignment_of, tests,
-                     limits or course_limits(course), kernels)
+    grader = _Grader(
+        course, exercise, templates, assignment_of, tests, limits or course_limits(course), kernels
+    )
     try:
         if scheduler is not None:
             from .cluster import grade_on_cluster
 
-            return asyncio.run(grade_on_cluster(grader, scheduler, students, workers, progress,
-                                                sandbox=kernels.sandbox, warm=warm))
+            return asyncio.run(
+                grade_on_cluster(
+                    grader,
+                    scheduler,
+                    students,
+                    workers,
+                    progress,
+                    sandbox=kernels.sandbox,
+                    warm=warm,
+                )
+            )
         workers = max(1, workers or default_workers(kernels.warm))
         return asyncio.run(grader.grade_all(students, workers, progress))
     finally:
@@ -252,7 +296,9 @@ def instructor_notebooks(course: Course, assignment: str) -> dict[str, NotebookN
     return templates
 
 
-def merge_answers(template: NotebookNode, submitted: NotebookNode) -> tuple[NotebookNode, list[str]]:
+def merge_answers(
+    template: NotebookNode, submitted: NotebookNode
+) -> tuple[NotebookNode, list[str]]:
     """The instructor's notebook with the student's answer cells copied in.
 
     Answers are matched by nbgrader ``grade_id``, then by cell id when a front end
@@ -266,8 +312,10 @@ def merge_answers(template: NotebookNode, submitted: NotebookNode) -> tuple[Note
         if grade_id(cell) and is_answer(cell):
             if grade_id(cell) in by_grade_id:
                 first = by_grade_id[grade_id(cell)][0]
-                notes.append(f"cells {first + 1} and {index + 1} are both marked as answer "
-                             f"{grade_id(cell)}; cell {first + 1} was graded")
+                notes.append(
+                    f"cells {first + 1} and {index + 1} are both marked as answer "
+                    f"{grade_id(cell)}; cell {first + 1} was graded"
+                )
             else:
                 by_grade_id[grade_id(cell)] = (index, cell)
         elif "id" in cell and not grade_id(cell):
@@ -276,8 +324,7 @@ def merge_answers(template: NotebookNode, submitted: NotebookNode) -> tuple[Note
     for cell in graded.cells:
         if not is_answer(cell):
             continue
-        answer = by_grade_id.get(grade_id(cell), (0, None))[1] or \
-            by_cell_id.get(cell.get("id", ""))
+        answer = by_grade_id.get(grade_id(cell), (0, None))[1] or by_cell_id.get(cell.get("id", ""))
         if answer is None:
             notes.append(f"answer cell {grade_id(cell)} is missing; graded as unanswered")
         else:
@@ -286,13 +333,18 @@ def merge_answers(template: NotebookNode, submitted: NotebookNode) -> tuple[Note
 
 
 def _unscored(template: NotebookNode, name: str, why: str) -> list[QuestionResult]:
-    return [QuestionResult(name, grade_id(cell), 0.0, points(cell), why)
-            for cell in template.cells if is_auto_test(cell)]
+    return [
+        QuestionResult(name, grade_id(cell), 0.0, points(cell), why)
+        for cell in template.cells
+        if is_auto_test(cell)
+    ]
 
 
 def _question_results(name: str, verdicts: list[Verdict]) -> list[QuestionResult]:
-    return [QuestionResult(name, v.grade_id, v.points if v.passed else 0.0, v.points,
-                           v.message) for v in verdicts]
+    return [
+        QuestionResult(name, v.grade_id, v.points if v.passed else 0.0, v.points, v.message)
+        for v in verdicts
+    ]
 
 
 def frameworks_imported(notebooks) -> list[str]:
@@ -307,8 +359,13 @@ def frameworks_imported(notebooks) -> list[str]:
             except SyntaxError:
                 continue
             for node in ast.walk(tree):
-                names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
-                    [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+                names = (
+                    [a.name for a in node.names]
+                    if isinstance(node, ast.Import)
+                    else [node.module or ""]
+                    if isinstance(node, ast.ImportFrom)
+                    else []
+                )
                 found |= {IMPORTS[n.split(".")[0]] for n in names if n.split(".")[0] in IMPORTS}
     return [framework for framework in FRAMEWORKS if framework in found]
 
@@ -368,22 +425,35 @@ class _Kernels:
                 self._waiting.discard(key)
                 try:
                     await asyncio.get_running_loop().run_in_executor(
-                        None, self.factories[key].wait_ready)
+                        None, self.factories[key].wait_ready
+                    )
                 except FactoryError as error:
                     self.factories[key] = None
-                    print(f"autograder: {error}; its kernels start afresh instead (slower)",
-                          file=sys.stderr)
+                    print(
+                        f"autograder: {error}; its kernels start afresh instead (slower)",
+                        file=sys.stderr,
+                    )
         return self.factories.get(key)
 
-    async def run(self, key: tuple[str, ...], nb: NotebookNode, scratch: Scratch,
-                  limits: Limits, probe_cells: frozenset[int]) -> Execution:
+    async def run(
+        self,
+        key: tuple[str, ...],
+        nb: NotebookNode,
+        scratch: Scratch,
+        limits: Limits,
+        probe_cells: frozenset[int],
+    ) -> Execution:
         """Run ``nb`` on a kernel that has the frameworks ``key`` imported."""
         for attempt in (1, 2):
             factory = await self._ready(key)
-            execution = await run_notebook(nb if attempt == 2 else copy.deepcopy(nb),
-                                           scratch, limits,
-                                           sandbox=self.sandbox, probe_cells=probe_cells,
-                                           factory=factory)
+            execution = await run_notebook(
+                nb if attempt == 2 else copy.deepcopy(nb),
+                scratch,
+                limits,
+                sandbox=self.sandbox,
+                probe_cells=probe_cells,
+                factory=factory,
+            )
             if not execution.factory_lost:
                 return execution
             async with self._lock:
@@ -392,8 +462,10 @@ class _Kernels:
                     self._spawn_factory(key)
             if attempt == 1:
                 shutil.rmtree(scratch.run, ignore_errors=True)
-        execution.problems.append("the kernel factory died twice while running this "
-                                  "notebook; it was not graded to the end")
+        execution.problems.append(
+            "the kernel factory died twice while running this "
+            "notebook; it was not graded to the end"
+        )
         return execution
 
     def close(self) -> None:
@@ -408,9 +480,16 @@ class _Kernels:
 class _Grader:
     """Runs the kernels concurrently and records each finished student at once."""
 
-    def __init__(self, course: Course, exercise: str, templates: dict[str, NotebookNode],
-                 assignment_of: dict[str, str], tests: dict[str, list[TestCell]],
-                 limits: Limits, kernels: _Kernels) -> None:
+    def __init__(
+        self,
+        course: Course,
+        exercise: str,
+        templates: dict[str, NotebookNode],
+        assignment_of: dict[str, str],
+        tests: dict[str, list[TestCell]],
+        limits: Limits,
+        kernels: _Kernels,
+    ) -> None:
         self.course = course
         self.exercise = exercise
         self.templates = templates  #: notebook name -> the instructor's notebook
@@ -423,13 +502,21 @@ class _Grader:
         self.run = functools.partial(grade_notebook, kernels=kernels)
         self._course_files: dict[str, dict[str, bytes]] = {}  #: assignment -> its files
 
-    async def grade_all(self, students: list[str], workers: int,
-                        progress: bool) -> list[SubmissionResult]:
+    async def grade_all(
+        self, students: list[str], workers: int, progress: bool
+    ) -> list[SubmissionResult]:
         from tqdm import tqdm
 
         slots = asyncio.Semaphore(workers)
-        with tqdm(total=len(students), desc=f"grading {self.exercise}", unit="submission",
-                  file=sys.stderr, disable=not progress, leave=False) as bar:
+        with tqdm(
+            total=len(students),
+            desc=f"grading {self.exercise}",
+            unit="submission",
+            file=sys.stderr,
+            disable=not progress,
+            leave=False,
+        ) as bar:
+
             async def one(student: str) -> SubmissionResult:
                 result = await self.grade_student(student, slots)
                 bar.update()
@@ -440,47 +527,64 @@ class _Grader:
 
     async def grade_student(self, student: str, slots: asyncio.Semaphore) -> SubmissionResult:
         """Grade and record each assignment of the exercise the student handed in."""
-        assignments = sorted(set(self.assignment_of.values()),
-                             key=list(self.assignment_of.values()).index)
-        handed_in = [a for a in assignments
-                     if os.path.lexists(self.course.submission_dir(student, a))]
-        results = await asyncio.gather(*(self.grade_hand_in(student, a, slots)
-                                         for a in handed_in))
+        assignments = sorted(
+            set(self.assignment_of.values()), key=list(self.assignment_of.values()).index
+        )
+        handed_in = [
+            a for a in assignments if os.path.lexists(self.course.submission_dir(student, a))
+        ]
+        results = await asyncio.gather(*(self.grade_hand_in(student, a, slots) for a in handed_in))
         outcomes = [o for found, _ in results for o in found]
         problems = [p for _, lines in results for p in lines]
         return _summarize(student, self.exercise, outcomes, problems, self.templates)
 
-    async def grade_hand_in(self, student: str, assignment: str, slots: asyncio.Semaphore,
-                            ) -> tuple[list[_NotebookOutcome], list[str]]:
+    async def grade_hand_in(
+        self,
+        student: str,
+        assignment: str,
+        slots: asyncio.Semaphore,
+    ) -> tuple[list[_NotebookOutcome], list[str]]:
         """One nbgrader submission: its notebooks graded, then recorded in the gradebook."""
         folder = self.course.submission_dir(student, assignment)
         names = [n for n, a in self.assignment_of.items() if a == assignment]
         refused = _refused_folder(self.course, student, assignment)
         if refused:
             # recorded as zero, so that the instructor's views show the hand-in
-            outcomes = [_NotebookOutcome(n, True, None, _unscored(self.templates[n], n,
-                                                                   refused)) for n in names]
+            outcomes = [
+                _NotebookOutcome(n, True, None, _unscored(self.templates[n], n, refused))
+                for n in names
+            ]
             problems = [refused]
             try:
                 await self.recorder.record(student, assignment, outcomes, None, files=False)
             except Exception as error:  # noqa: BLE001
-                problems.append(f"could not record in the gradebook: {type(error).__name__}: "
-                                f"{error}")
+                problems.append(
+                    f"could not record in the gradebook: {type(error).__name__}: " f"{error}"
+                )
             return outcomes, problems
         expected = ", ".join(f"{n}.ipynb" for n in names)
-        problems = [f"ignored {assignment}/{p.name}: grading reads {expected} (rename the file "
-                    "if it is your work)" for p in sorted(folder.glob("*.ipynb"))
-                    if p.stem not in names]
+        problems = [
+            f"ignored {assignment}/{p.name}: grading reads {expected} (rename the file "
+            "if it is your work)"
+            for p in sorted(folder.glob("*.ipynb"))
+            if p.stem not in names
+        ]
 
         async def graded(name: str) -> _NotebookOutcome:
             async with slots:
                 try:
                     return await self.grade_notebook(folder, name)
                 except Exception as error:  # noqa: BLE001 -- one notebook never stops the rest
-                    return _NotebookOutcome(name, True, None,
-                                            _unscored(self.templates[name], name, "not graded"),
-                                            [f"{name}.ipynb: not graded, internal error: "
-                                             f"{type(error).__name__}: {error}"])
+                    return _NotebookOutcome(
+                        name,
+                        True,
+                        None,
+                        _unscored(self.templates[name], name, "not graded"),
+                        [
+                            f"{name}.ipynb: not graded, internal error: "
+                            f"{type(error).__name__}: {error}"
+                        ],
+                    )
 
         outcomes = list(await asyncio.gather(*(graded(name) for name in names)))
         if not any(o.submitted for o in outcomes):
@@ -513,17 +617,27 @@ class _Grader:
             _refuse_link(path)
             submitted = read_notebook(path)
         except NotebookError as error:
-            return _NotebookOutcome(name, True, None, _unscored(template, name, str(error)),
-                                    [str(error)])
+            return _NotebookOutcome(
+                name, True, None, _unscored(template, name, str(error)), [str(error)]
+            )
         assignment = self.assignment_of[name]
         if assignment not in self._course_files:
             self._course_files[assignment] = _gather_files(self.course.source / assignment)[0]
-        files, notes = _gather_files(folder, skip=("timestamp.txt",),
-                                     budget=MAX_TASK_FILE_BYTES -
-                                     sum(map(len, self._course_files[assignment].values())))
-        return NotebookTask(name, template, tuple(self.tests[name]), submitted,
-                            {**files, **self._course_files[assignment]}, tuple(notes),
-                            self.limits, self.kernels.needs.get(name, ()))
+        files, notes = _gather_files(
+            folder,
+            skip=("timestamp.txt",),
+            budget=MAX_TASK_FILE_BYTES - sum(map(len, self._course_files[assignment].values())),
+        )
+        return NotebookTask(
+            name,
+            template,
+            tuple(self.tests[name]),
+            submitted,
+            {**files, **self._course_files[assignment]},
+            tuple(notes),
+            self.limits,
+            self.kernels.needs.get(name, ()),
+        )
 
 
 async def grade_notebook(task: NotebookTask, kernels: _Kernels) -> _NotebookOutcome:
@@ -541,22 +655,34 @@ async def grade_notebook(task: NotebookTask, kernels: _Kernels) -> _NotebookOutc
     with tempfile.TemporaryDirectory(prefix="autograder-") as tmp:
         scratch = Scratch(work=Path(tmp) / "work", run=Path(tmp) / "run")
         _write_files(task.files, scratch.work)
-        execution = await kernels.run(task.frameworks, plan.notebook, scratch, task.limits,
-                                      frozenset(c.index for c in plan.cells))
+        execution = await kernels.run(
+            task.frameworks,
+            plan.notebook,
+            scratch,
+            task.limits,
+            frozenset(c.index for c in plan.cells),
+        )
     verdicts = plan.judge(execution.notebook, execution.payloads)
-    problems = [f"{name}.ipynb: {line}" for line in notes + list(task.notes) +
-                execution.problems]
-    return _NotebookOutcome(name, True, plan.graded_notebook(execution.notebook, verdicts),
-                            _question_results(name, verdicts), problems,
-                            machinery_flags(nb, name), time.monotonic() - started)
+    problems = [f"{name}.ipynb: {line}" for line in notes + list(task.notes) + execution.problems]
+    return _NotebookOutcome(
+        name,
+        True,
+        plan.graded_notebook(execution.notebook, verdicts),
+        _question_results(name, verdicts),
+        problems,
+        machinery_flags(nb, name),
+        time.monotonic() - started,
+    )
 
 
 def _refused_folder(course: Course, student: str, assignment: str) -> str | None:
     """Why a submission folder is not graded: it, or the student's folder, is a link."""
     for folder in (course.submitted / student, course.submission_dir(student, assignment)):
         if folder.is_symlink():
-            return (f"not graded: {folder.relative_to(course.root)} is a symbolic link; hand "
-                    "in real files")
+            return (
+                f"not graded: {folder.relative_to(course.root)} is a symbolic link; hand "
+                "in real files"
+            )
     inside = course.submitted.resolve()
     if inside not in course.submission_dir(student, assignment).resolve().parents:
         return f"not graded: submitted/{student}/{assignment} lies outside submitted/"
@@ -566,11 +692,13 @@ def _refused_folder(course: Course, student: str, assignment: str) -> str | None
 def _refuse_link(path: Path) -> None:
     """Refuse a notebook that is a symbolic or hard link: it could be anyone's file."""
     if path.is_symlink():
-        raise NotebookError(f"{path.name} is a symbolic link; not graded (hand in the file "
-                            "itself)")
+        raise NotebookError(
+            f"{path.name} is a symbolic link; not graded (hand in the file " "itself)"
+        )
     if path.stat().st_nlink > 1:
-        raise NotebookError(f"{path.name} is a hard link to another file; not graded (hand "
-                            "in a copy)")
+        raise NotebookError(
+            f"{path.name} is a hard link to another file; not graded (hand " "in a copy)"
+        )
 
 
 def submission_timestamp(folder: Path) -> tuple[datetime.datetime | None, str | None]:
@@ -611,8 +739,9 @@ def _copy_files(source: Path, dest: Path, *, skip: tuple[str, ...] = ()) -> list
     return notes
 
 
-def _gather_files(source: Path, *, skip: tuple[str, ...] = (),
-                  budget: int = MAX_TASK_FILE_BYTES) -> tuple[dict[str, bytes], list[str]]:
+def _gather_files(
+    source: Path, *, skip: tuple[str, ...] = (), budget: int = MAX_TASK_FILE_BYTES
+) -> tuple[dict[str, bytes], list[str]]:
     """The files other than notebooks below ``source`` (data a notebook may read), read.
 
     Links, files over ``MAX_DATA_FILE_BYTES`` and whatever would pass ``budget`` bytes in
@@ -621,8 +750,7 @@ def _gather_files(source: Path, *, skip: tuple[str, ...] = (),
     files: dict[str, bytes] = {}
     notes = []
     for path in sorted(source.rglob("*")):
-        if path.suffix == ".ipynb" or path.name in skip or path.is_dir() \
-                and not path.is_symlink():
+        if path.suffix == ".ipynb" or path.name in skip or path.is_dir() and not path.is_symlink():
             continue
         name = path.relative_to(source)
         if path.is_symlink() or not path.is_file():
@@ -632,8 +760,10 @@ def _gather_files(source: Path, *, skip: tuple[str, ...] = (),
         elif path.stat().st_size > MAX_DATA_FILE_BYTES:
             notes.append(f"ignored {name}: larger than {MAX_DATA_FILE_BYTES >> 20} MiB")
         elif path.stat().st_size > budget:
-            notes.append(f"ignored {name}: the files beside the notebook pass "
-                         f"{MAX_TASK_FILE_BYTES >> 20} MiB together")
+            notes.append(
+                f"ignored {name}: the files beside the notebook pass "
+                f"{MAX_TASK_FILE_BYTES >> 20} MiB together"
+            )
         else:
             files[str(name)] = data = path.read_bytes()
             budget -= len(data)
@@ -652,8 +782,13 @@ def _expected(templates: dict[str, NotebookNode]) -> str:
     return ", ".join(f"{name}.ipynb" for name in templates)
 
 
-def _summarize(student: str, exercise: str, outcomes: list[_NotebookOutcome],
-               problems: list[str], templates: dict[str, NotebookNode]) -> SubmissionResult:
+def _summarize(
+    student: str,
+    exercise: str,
+    outcomes: list[_NotebookOutcome],
+    problems: list[str],
+    templates: dict[str, NotebookNode],
+) -> SubmissionResult:
     submitted = [o for o in outcomes if o.submitted]
     questions = [q for o in submitted for q in o.questions]
     problems = problems + [p for o in submitted for p in o.problems]
@@ -662,14 +797,27 @@ def _summarize(student: str, exercise: str, outcomes: list[_NotebookOutcome],
     if not submitted:
         if not problems:
             problems.append(f"no notebook submitted (expected one of {_expected(templates)})")
-        best_max = max((sum(points(c) for c in nb.cells if is_auto_test(c))
-                        for nb in templates.values()), default=0.0)
-        return SubmissionResult(student, exercise, 0.0, best_max, problems, questions,
-                                flags=flags, seconds=seconds)
-    best = {o.name: o for o in submitted}[counted({o.name: (o.score, o.max_score)
-                                                  for o in submitted})]
-    return SubmissionResult(student, exercise, best.score, best.max_score, problems,
-                            questions, best.name, flags, seconds)
+        best_max = max(
+            (sum(points(c) for c in nb.cells if is_auto_test(c)) for nb in templates.values()),
+            default=0.0,
+        )
+        return SubmissionResult(
+            student, exercise, 0.0, best_max, problems, questions, flags=flags, seconds=seconds
+        )
+    best = {o.name: o for o in submitted}[
+        counted({o.name: (o.score, o.max_score) for o in submitted})
+    ]
+    return SubmissionResult(
+        student,
+        exercise,
+        best.score,
+        best.max_score,
+        problems,
+        questions,
+        best.name,
+        flags,
+        seconds,
+    )
 
 
 #: Times one student's results are written before a conflict with another writer is an error.
@@ -695,12 +843,21 @@ class _Recorder:
         self.late_plugin = None
         self._thread = ThreadPoolExecutor(1, thread_name_prefix="gradebook")
 
-    async def record(self, student: str, assignment: str, outcomes: list[_NotebookOutcome],
-                     timestamp: datetime.datetime | None, *, files: bool = True) -> None:
+    async def record(
+        self,
+        student: str,
+        assignment: str,
+        outcomes: list[_NotebookOutcome],
+        timestamp: datetime.datetime | None,
+        *,
+        files: bool = True,
+    ) -> None:
         """One student's scores, and unless ``files`` is False their autograded folder."""
         loop = asyncio.get_running_loop()
-        await loop.run_in_executor(self._thread, functools.partial(
-            self._record, student, assignment, outcomes, timestamp, files=files))
+        await loop.run_in_executor(
+            self._thread,
+            functools.partial(self._record, student, assignment, outcomes, timestamp, files=files),
+        )
 
     def _open(self) -> None:
         from nbgrader.api import Gradebook
@@ -712,8 +869,15 @@ class _Recorder:
         late.init_plugin()
         self.late_plugin = late.plugin_inst
 
-    def _record(self, student: str, assignment: str, outcomes: list[_NotebookOutcome],
-                timestamp: datetime.datetime | None, *, files: bool = True) -> None:
+    def _record(
+        self,
+        student: str,
+        assignment: str,
+        outcomes: list[_NotebookOutcome],
+        timestamp: datetime.datetime | None,
+        *,
+        files: bool = True,
+    ) -> None:
         """One transaction, tried again when another writer got in the way.
 
         Another ``grade`` run (of another assignment) may add the same student at the same
@@ -727,15 +891,21 @@ class _Recorder:
             self._open()
         for attempt in range(1, RECORD_ATTEMPTS + 1):
             try:
-                return self._record_once(student, assignment, outcomes, timestamp,
-                                         files=files)
+                return self._record_once(student, assignment, outcomes, timestamp, files=files)
             except (InvalidEntry, IntegrityError, OperationalError):
                 if attempt == RECORD_ATTEMPTS:
                     raise
                 time.sleep(0.1 * attempt)
 
-    def _record_once(self, student: str, assignment: str, outcomes: list[_NotebookOutcome],
-                     timestamp: datetime.datetime | None, *, files: bool = True) -> None:
+    def _record_once(
+        self,
+        student: str,
+        assignment: str,
+        outcomes: list[_NotebookOutcome],
+        timestamp: datetime.datetime | None,
+        *,
+        files: bool = True,
+    ) -> None:
         gradebook = self.gradebook
         with warnings.catch_warnings():
             # nbgrader's own session use makes SQLAlchemy warn on a first submission
@@ -751,8 +921,9 @@ class _Recorder:
                 gradebook.db.rollback()
                 raise
 
-    def _write_autograded(self, student: str, assignment: str,
-                          outcomes: list[_NotebookOutcome]) -> None:
+    def _write_autograded(
+        self, student: str, assignment: str, outcomes: list[_NotebookOutcome]
+    ) -> None:
         """autograded/<student>/<assignment>/: the graded notebooks, their scores saved."""
         dest = self.course.autograded / student / assignment
         if dest.exists():
@@ -761,13 +932,14 @@ class _Recorder:
         for outcome in outcomes:
             if outcome.executed is None:
                 continue
-            _save_auto_grades(self.gradebook, outcome.executed, outcome.name, assignment,
-                              student)
-            _assign_late_penalty(self.gradebook, self.late_plugin, outcome.name, assignment,
-                                 student)
+            _save_auto_grades(self.gradebook, outcome.executed, outcome.name, assignment, student)
+            _assign_late_penalty(
+                self.gradebook, self.late_plugin, outcome.name, assignment, student
+            )
             # written as it is: validating the notebook we built would cost more than writing
-            (dest / f"{outcome.name}.ipynb").write_text(nbformat.v4.writes(outcome.executed),
-                                                        encoding="utf-8")
+            (dest / f"{outcome.name}.ipynb").write_text(
+                nbformat.v4.writes(outcome.executed), encoding="utf-8"
+            )
         _copy_files(self.course.submission_dir(student, assignment), dest)
 
     def close(self) -> None:
@@ -780,8 +952,9 @@ class _Recorder:
         self._thread.shutdown()
 
 
-def _save_auto_grades(gradebook, nb: NotebookNode, notebook: str, assignment: str,
-                      student: str) -> None:
+def _save_auto_grades(
+    gradebook, nb: NotebookNode, notebook: str, assignment: str, student: str
+) -> None:
     """nbgrader's SaveAutoGrades, without a commit per cell."""
     from nbgrader.utils import compute_checksum, determine_grade, is_grade, is_solution, is_task
 
@@ -797,21 +970,22 @@ def _save_auto_grades(gradebook, nb: NotebookNode, notebook: str, assignment: st
             comment.auto_comment = "No response." if unchanged and not is_task(cell) else None
 
 
-def _assign_late_penalty(gradebook, plugin, notebook: str, assignment: str,
-                         student: str) -> None:
+def _assign_late_penalty(gradebook, plugin, notebook: str, assignment: str, student: str) -> None:
     """nbgrader's AssignLatePenalties: the course's late-submission plugin decides."""
     submission = gradebook.find_submission(assignment, student)
     graded = gradebook.find_submission_notebook(notebook, assignment, student)
     graded.late_submission_penalty = None
     if submission.total_seconds_late > 0:
-        penalty = plugin.late_submission_penalty(student, graded.score,
-                                                 submission.total_seconds_late)
+        penalty = plugin.late_submission_penalty(
+            student, graded.score, submission.total_seconds_late
+        )
         if penalty is not None:
             graded.late_submission_penalty = min(max(penalty, 0), graded.score)
 
 
-def _record_submission(gradebook, student: str, assignment: str,
-                       timestamp: datetime.datetime | None) -> None:
+def _record_submission(
+    gradebook, student: str, assignment: str, timestamp: datetime.datetime | None
+) -> None:
     gradebook.update_or_create_student(student)
     if timestamp:
         gradebook.update_or_create_submission(assignment, student, timestamp=timestamp)
@@ -819,8 +993,9 @@ def _record_submission(gradebook, student: str, assignment: str,
         gradebook.update_or_create_submission(assignment, student)
 
 
-def _zero_unreadable(gradebook, student: str, assignment: str,
-                     outcomes: list[_NotebookOutcome]) -> None:
+def _zero_unreadable(
+    gradebook, student: str, assignment: str, outcomes: list[_NotebookOutcome]
+) -> None:
     """Zero the notebooks that are missing or unreadable, as nbgrader does for a missing one."""
     for outcome in outcomes:
         if outcome.executed is None:
@@ -830,8 +1005,9 @@ def _zero_unreadable(gradebook, student: str, assignment: str,
                 grade.needs_manual_grade = False
 
 
-def _record_flags(gradebook, student: str, assignment: str,
-                  outcomes: list[_NotebookOutcome]) -> None:
+def _record_flags(
+    gradebook, student: str, assignment: str, outcomes: list[_NotebookOutcome]
+) -> None:
     """Flag each notebook with answers to review; the reason goes in the cell's comment."""
     from nbgrader.api import MissingEntry
 
@@ -852,11 +1028,15 @@ def format_table(results: list[SubmissionResult]) -> str:
     """The summary the ``grade`` command prints: student, score, max, problems."""
     rows = [("student", "score", "max", "problems")]
     for r in results:
-        rows.append((r.student, f"{r.score:g}", f"{r.max_score:g}",
-                     "; ".join(r.problems + r.flags) or "-"))
+        rows.append(
+            (r.student, f"{r.score:g}", f"{r.max_score:g}", "; ".join(r.problems + r.flags) or "-")
+        )
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
     lines = []
     for row in rows:
-        lines.append("  ".join([row[0].ljust(widths[0]), row[1].rjust(widths[1]),
-                                row[2].rjust(widths[2]), row[3]]).rstrip())
+        lines.append(
+            "  ".join(
+                [row[0].ljust(widths[0]), row[1].rjust(widths[1]), row[2].rjust(widths[2]), row[3]]
+            ).rstrip()
+        )
     return "\n".join(lines)

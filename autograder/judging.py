@@ -9,6 +9,7 @@ judged in this process, which never runs learner code, and the graded notebook t
 the test cell's public part with the verdict as its only output: never the hidden source,
 never a traceback.
 """
+
 from __future__ import annotations
 
 import secrets
@@ -58,8 +59,15 @@ def read_test_cells(nb: NotebookNode, notebook: str) -> list[TestCell]:
     for index, cell in enumerate(nb.cells):
         if is_auto_test(cell):
             where = f"{notebook}.ipynb, test cell {grade_id(cell)}"
-            cells.append(TestCell(index, grade_id(cell), points(cell),
-                                  parse_checks(cell.source, where), shown_source(cell.source)))
+            cells.append(
+                TestCell(
+                    index,
+                    grade_id(cell),
+                    points(cell),
+                    parse_checks(cell.source, where),
+                    shown_source(cell.source),
+                )
+            )
     return cells
 
 
@@ -84,13 +92,15 @@ class ProbePlan:
         """Each test cell's verdict from the data its probe cell sent (first failure counts)."""
         verdicts = []
         for cell in self.cells:
-            message = self._first_failure(cell, executed.cells[cell.index],
-                                          payloads.get(cell.index, []))
+            message = self._first_failure(
+                cell, executed.cells[cell.index], payloads.get(cell.index, [])
+            )
             verdicts.append(Verdict(cell.grade_id, cell.points, message is None, message or ""))
         return verdicts
 
-    def _first_failure(self, cell: TestCell, executed: NotebookNode,
-                       payloads: list[Any]) -> str | None:
+    def _first_failure(
+        self, cell: TestCell, executed: NotebookNode, payloads: list[Any]
+    ) -> str | None:
         received = _received(payloads, self.nonces[cell.index])
         for k, (call, spec) in enumerate(self.requests[cell.index]):
             if k not in received:
@@ -113,8 +123,15 @@ class ProbePlan:
         for cell, verdict in zip(self.cells, verdicts):
             shown = graded.cells[cell.index]
             shown.source = cell.shown_source
-            shown.outputs = [] if verdict.passed else [nbformat.v4.new_output(
-                "error", ename=FAILED, evalue=verdict.message, traceback=[verdict.message])]
+            shown.outputs = (
+                []
+                if verdict.passed
+                else [
+                    nbformat.v4.new_output(
+                        "error", ename=FAILED, evalue=verdict.message, traceback=[verdict.message]
+                    )
+                ]
+            )
         return graded
 
 
@@ -126,12 +143,21 @@ def plan_probes(nb: NotebookNode, cells: list[TestCell]) -> ProbePlan:
         requests = [(call, spec) for call in cell.calls for spec in call.specs()]
         plan.nonces[cell.index] = nonce
         plan.requests[cell.index] = requests
-        sent = wire.dumps([{"check": call.function, "answer": call.answer,
-                            "framework": call.framework, "spec": spec}
-                           for call, spec in requests])
+        sent = wire.dumps(
+            [
+                {
+                    "check": call.function,
+                    "answer": call.answer,
+                    "framework": call.framework,
+                    "spec": spec,
+                }
+                for call, spec in requests
+            ]
+        )
         nb.cells[cell.index].source = (
             '__import__("pmcheck.probing", fromlist=["probe_cell"]).probe_cell(\n'
-            f"    {nonce!r}, {sent!r}, globals())")
+            f"    {nonce!r}, {sent!r}, globals())"
+        )
     return plan
 
 

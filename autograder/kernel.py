@@ -1,4 +1,5 @@
 """The one seam every graded notebook runs through: a kernel launcher with limits and a sandbox."""
+
 from __future__ import annotations
 
 import asyncio
@@ -25,9 +26,22 @@ from .sandbox import HOME, KERNEL_IP, PORT_NAMES, PROBE_SOCKET, SANDBOX_FAILED, 
 if TYPE_CHECKING:
     from jupyter_client.manager import AsyncKernelManager
 
-__all__ = ["HOME", "SANDBOX_FAILED", "WORK", "FactoryError", "FactoryLost", "GiB",
-           "KernelFactory", "Limits", "MiB", "Scratch", "kernel_manager", "launcher_argv",
-           "sandbox_available", "sandbox_problem"]
+__all__ = [
+    "HOME",
+    "SANDBOX_FAILED",
+    "WORK",
+    "FactoryError",
+    "FactoryLost",
+    "GiB",
+    "KernelFactory",
+    "Limits",
+    "MiB",
+    "Scratch",
+    "kernel_manager",
+    "launcher_argv",
+    "sandbox_available",
+    "sandbox_problem",
+]
 
 MiB = 1 << 20
 GiB = 1 << 30
@@ -102,9 +116,14 @@ def _probe(scratch: Scratch) -> None:
         folder.mkdir(parents=True, exist_ok=True)
     ours, theirs = socket.socketpair()
     argv = launcher_argv(scratch, Limits(), sandbox=True, probe=True, channel_fd=theirs.fileno())
-    process = subprocess.Popen(argv, cwd=scratch.run, env=_launcher_env(),
-                               stdin=subprocess.DEVNULL, pass_fds=(theirs.fileno(),),
-                               start_new_session=True)
+    process = subprocess.Popen(
+        argv,
+        cwd=scratch.run,
+        env=_launcher_env(),
+        stdin=subprocess.DEVNULL,
+        pass_fds=(theirs.fileno(),),
+        start_new_session=True,
+    )
     theirs.close()
     try:
         ours.settimeout(30)
@@ -151,22 +170,47 @@ def _connect_inside(pid: int, path: str, timeout: float) -> socket.socket:
             time.sleep(0.01)
 
 
-def launcher_argv(scratch: Scratch, limits: Limits, *, sandbox: bool, probe: bool = False,
-                  channel_fd: int | None = None) -> list[str]:
+def launcher_argv(
+    scratch: Scratch,
+    limits: Limits,
+    *,
+    sandbox: bool,
+    probe: bool = False,
+    channel_fd: int | None = None,
+) -> list[str]:
     """The launcher's command, ending in the kernel's ``-- -f {connection_file}``.
 
     ``probe`` starts a sandbox with a tiny stand-in for the kernel (see ``sandbox_problem``).
     """
     # -I: nothing from the environment or the cwd may change what the launcher imports
-    argv = [sys.executable, "-I", "-m", "autograder.sandbox",
-            "--cpu-seconds", str(limits.cpu_seconds),
-            "--memory-bytes", str(limits.memory_bytes),
-            "--processes", str(limits.processes),
-            "--file-size-bytes", str(limits.file_size_bytes),
-            "--log", str(scratch.log)]
+    argv = [
+        sys.executable,
+        "-I",
+        "-m",
+        "autograder.sandbox",
+        "--cpu-seconds",
+        str(limits.cpu_seconds),
+        "--memory-bytes",
+        str(limits.memory_bytes),
+        "--processes",
+        str(limits.processes),
+        "--file-size-bytes",
+        str(limits.file_size_bytes),
+        "--log",
+        str(scratch.log),
+    ]
     if sandbox:
-        argv += ["--probe" if probe else "--sandbox", "--work", str(scratch.work), "--run", str(scratch.run),
-                 "--scratch-bytes", str(limits.scratch_bytes), "--threads", str(limits.threads)]
+        argv += [
+            "--probe" if probe else "--sandbox",
+            "--work",
+            str(scratch.work),
+            "--run",
+            str(scratch.run),
+            "--scratch-bytes",
+            str(limits.scratch_bytes),
+            "--threads",
+            str(limits.threads),
+        ]
     if channel_fd is not None:
         argv += ["--channel-fd", str(channel_fd)]
     # No history database: a graded kernel runs once, and IPython's database costs each
@@ -208,8 +252,12 @@ class KernelFactory:
         self._children: dict[int, FactoryProcess] = {}
 
     @classmethod
-    def start(cls, frameworks: list[str], log: Path, timeout: float = STARTUP_TIMEOUT,
-              ) -> KernelFactory:
+    def start(
+        cls,
+        frameworks: list[str],
+        log: Path,
+        timeout: float = STARTUP_TIMEOUT,
+    ) -> KernelFactory:
         """Start a factory that preloads ``frameworks``; FactoryError if it cannot."""
         factory = cls.spawn(frameworks, log)
         factory.wait_ready(timeout)
@@ -219,14 +267,35 @@ class KernelFactory:
     def spawn(cls, frameworks: list[str], log: Path) -> KernelFactory:
         """Start a factory and return at once; ``wait_ready`` before the first ``launch``."""
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        argv = [sys.executable, "-I", "-m", "autograder.factory",
-                "--socket-fd", str(theirs.fileno()), "--frameworks", ",".join(frameworks)]
-        env = dict(_launcher_env(), OMP_NUM_THREADS="1", MKL_NUM_THREADS="1",
-                   OPENBLAS_NUM_THREADS="1", MXNET_ENGINE_TYPE="NaiveEngine", MPLBACKEND="Agg")
+        argv = [
+            sys.executable,
+            "-I",
+            "-m",
+            "autograder.factory",
+            "--socket-fd",
+            str(theirs.fileno()),
+            "--frameworks",
+            ",".join(frameworks),
+        ]
+        env = dict(
+            _launcher_env(),
+            OMP_NUM_THREADS="1",
+            MKL_NUM_THREADS="1",
+            OPENBLAS_NUM_THREADS="1",
+            MXNET_ENGINE_TYPE="NaiveEngine",
+            MPLBACKEND="Agg",
+        )
         with open(log, "ab") as out:
-            process = subprocess.Popen(argv, cwd=log.parent, env=env, stdin=subprocess.DEVNULL,
-                                       stdout=out, stderr=out, pass_fds=(theirs.fileno(),),
-                                       start_new_session=True)
+            process = subprocess.Popen(
+                argv,
+                cwd=log.parent,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=out,
+                pass_fds=(theirs.fileno(),),
+                start_new_session=True,
+            )
         theirs.close()
         return cls(process, ours)
 
@@ -239,8 +308,9 @@ class KernelFactory:
             raise FactoryError(f"the kernel factory did not start: {error}") from None
         if not hello.get("ready"):
             self.close()
-            raise FactoryError(f"the kernel factory could not start: "
-                               f"{hello.get('error', 'no reason given')}")
+            raise FactoryError(
+                f"the kernel factory could not start: " f"{hello.get('error', 'no reason given')}"
+            )
 
     async def launch(self, argv: list[str], channel_fd: int) -> FactoryProcess:
         """Have the factory fork a launcher running ``python -m autograder.sandbox argv``."""
@@ -253,8 +323,9 @@ class KernelFactory:
         if len(self._waiters) == 1:
             loop.add_reader(self.sock, self.pump)
         try:
-            socket.send_fds(self.sock, [json.dumps({"job": job, "argv": argv}).encode()],
-                            [channel_fd])
+            socket.send_fds(
+                self.sock, [json.dumps({"job": job, "argv": argv}).encode()], [channel_fd]
+            )
             reply = await asyncio.wait_for(waiter, STARTUP_TIMEOUT)
         except OSError:
             self._lose()
@@ -378,9 +449,14 @@ class FactoryProcess:
         self.send_signal(signal.SIGTERM)
 
 
-def kernel_manager(scratch: Scratch, limits: Limits, *, sandbox: bool = False,
-                   isolate_home: bool = True, factory: KernelFactory | None = None,
-                   ) -> AsyncKernelManager:
+def kernel_manager(
+    scratch: Scratch,
+    limits: Limits,
+    *,
+    sandbox: bool = False,
+    isolate_home: bool = True,
+    factory: KernelFactory | None = None,
+) -> AsyncKernelManager:
     """A kernel manager that starts the kernel through our launcher, for ``scratch``.
 
     The kernel command is ``python -I -m autograder.sandbox [limits] -- -f FILE``: the
@@ -412,16 +488,24 @@ def kernel_manager(scratch: Scratch, limits: Limits, *, sandbox: bool = False,
         folder.mkdir(parents=True, exist_ok=True)
     # Interrupts go over the control channel: a signal to the launcher would not reach
     # the kernel in its own session (and, sandboxed, its own pid namespace).
-    spec = KernelSpec(argv=launcher_argv(scratch, limits, sandbox=sandbox),
-                      display_name="Python 3 (autograder)", language="python",
-                      interrupt_mode="message",
-                      env={} if sandbox else _kernel_env(scratch, limits, isolate_home))
-    options = {"kernel_name": "autograder", "kernel_spec_manager": OneSpec(),
-               "transport": "ipc", "connection_file": str(scratch.run / "connection.json"),
-               "client_factory": _client_class()}
+    spec = KernelSpec(
+        argv=launcher_argv(scratch, limits, sandbox=sandbox),
+        display_name="Python 3 (autograder)",
+        language="python",
+        interrupt_mode="message",
+        env={} if sandbox else _kernel_env(scratch, limits, isolate_home),
+    )
+    options = {
+        "kernel_name": "autograder",
+        "kernel_spec_manager": OneSpec(),
+        "transport": "ipc",
+        "connection_file": str(scratch.run / "connection.json"),
+        "client_factory": _client_class(),
+    }
     if sandbox:
-        return _sandboxed_manager_class()(run_dir=str(scratch.run), ip=KERNEL_IP,
-                                          factory=factory, **options)
+        return _sandboxed_manager_class()(
+            run_dir=str(scratch.run), ip=KERNEL_IP, factory=factory, **options
+        )
     return AsyncKernelManager(ip=str(scratch.run / "kernel"), **options)
 
 
@@ -466,8 +550,7 @@ def _client_class() -> type:
                     reply = await self.get_shell_msg(timeout=1)
                 except queue.Empty:
                     if not await self._async_is_alive():
-                        raise RuntimeError("Kernel died before replying to kernel_info") \
-                            from None
+                        raise RuntimeError("Kernel died before replying to kernel_info") from None
                     continue
                 if reply.get("parent_header", {}).get("msg_id") != request:
                     continue
@@ -519,8 +602,9 @@ def _sandboxed_manager_class() -> type[AsyncKernelManager]:
             fd = os.open(inside, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(fd, "w") as handle:
                 json.dump(info, handle)
-            kwargs["cmd"] = [str(inside) if arg == km.connection_file else arg
-                             for arg in kwargs["cmd"]]
+            kwargs["cmd"] = [
+                str(inside) if arg == km.connection_file else arg for arg in kwargs["cmd"]
+            ]
             kwargs["env"] = _launcher_env()
             kwargs["cwd"] = km.run_dir  # never the learner's folder
             return kwargs
@@ -534,8 +618,9 @@ def _sandboxed_manager_class() -> type[AsyncKernelManager]:
             ours.setblocking(False)
             self.channel = ours
             await self._expect("up")
-            self.connection_info = dict(self.connection_info,
-                                        ip=f"/proc/{self.pid}/root{KERNEL_IP}")
+            self.connection_info = dict(
+                self.connection_info, ip=f"/proc/{self.pid}/root{KERNEL_IP}"
+            )
             return self.connection_info
 
         async def _spawn(self, cmd: list[str], channel_fd: int, **kwargs) -> None:
@@ -547,8 +632,9 @@ def _sandboxed_manager_class() -> type[AsyncKernelManager]:
                 await super().launch_kernel(cmd, pass_fds=(channel_fd,), **kwargs)
                 return
             # the factory's child runs the launcher's main() on the same arguments
-            self.process = await factory.launch(cmd[cmd.index("autograder.sandbox") + 1:],
-                                                channel_fd)
+            self.process = await factory.launch(
+                cmd[cmd.index("autograder.sandbox") + 1 :], channel_fd
+            )
             self.pid, self.pgid = self.process.pid, None
 
         async def post_launch(self, **kwargs):
@@ -631,8 +717,9 @@ def _sandboxed_manager_class() -> type[AsyncKernelManager]:
         async def _async_pre_start_kernel(self, **kw):
             if self.provisioner is None:
                 self.kernel_id = self.kernel_id or kw.pop("kernel_id", str(uuid.uuid4()))
-                self.provisioner = SandboxProvisioner(kernel_id=self.kernel_id,
-                                                      kernel_spec=self.kernel_spec, parent=self)
+                self.provisioner = SandboxProvisioner(
+                    kernel_id=self.kernel_id, kernel_spec=self.kernel_spec, parent=self
+                )
             return await super()._async_pre_start_kernel(**kw)
 
     return SandboxedKernelManager

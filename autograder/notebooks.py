@@ -1,4 +1,5 @@
 """Reading notebooks safely and reading nbgrader's cell markings and verdicts."""
+
 from __future__ import annotations
 
 import json
@@ -40,8 +41,11 @@ def read_notebook(path: Path) -> NotebookNode:
         data = json.loads(text)
     except json.JSONDecodeError:
         raise NotebookError(f"{name} is not valid JSON") from None
-    older = isinstance(data, dict) and data.get("nbformat") == 3 \
+    older = (
+        isinstance(data, dict)
+        and data.get("nbformat") == 3
         and isinstance(data.get("worksheets"), list)
+    )
     if not older and (not isinstance(data, dict) or not isinstance(data.get("cells"), list)):
         raise NotebookError(f"{name} is JSON but not a notebook (it has no list of cells)")
     # imported here: nbformat takes seconds to import, too long for a one-line error
@@ -53,8 +57,9 @@ def read_notebook(path: Path) -> NotebookNode:
             cell.setdefault("metadata", {})
             cell.source = str(cell.get("source", ""))
     except Exception as error:  # noqa: BLE001 -- nbformat raises many kinds
-        raise NotebookError(f"{name} is not a notebook nbformat can read: "
-                            f"{type(error).__name__}") from None
+        raise NotebookError(
+            f"{name} is not a notebook nbformat can read: " f"{type(error).__name__}"
+        ) from None
     return nb
 
 

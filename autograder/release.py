@@ -1,4 +1,5 @@
 """``release``: the student versions of assignments, made by nbgrader generate_assignment."""
+
 from __future__ import annotations
 
 import hashlib
@@ -13,8 +14,9 @@ from .notebooks import grade_id, is_answer, read_notebook, with_answers
 _SOLUTION_MARKERS = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*\n?", re.MULTILINE)
 
 
-def release_assignments(course_dir: Path | str | None = None,
-                        names: list[str] | None = None) -> list[Path]:
+def release_assignments(
+    course_dir: Path | str | None = None, names: list[str] | None = None
+) -> list[Path]:
     """Write release/<assignment>/*.ipynb without solutions or hidden tests.
 
     ``names`` are exercises (each released in every framework) or assignments; all of
@@ -56,8 +58,7 @@ def check_test_cells(course: Course, assignment: str) -> None:
     from .judging import read_test_cells
 
     for notebook in course.notebooks(assignment):
-        read_test_cells(read_notebook(course.source / assignment / f"{notebook}.ipynb"),
-                        notebook)
+        read_test_cells(read_notebook(course.source / assignment / f"{notebook}.ipynb"), notebook)
 
 
 def _generate_assignment(course: Course, assignment: str) -> None:
@@ -66,15 +67,20 @@ def _generate_assignment(course: Course, assignment: str) -> None:
     api = NbGraderAPI(coursedir=course.coursedir(), config=course.config, log=quiet_log())
     result = api.generate_assignment(assignment, force=True, create=True)
     if not result["success"]:
-        raise CourseError(f"nbgrader could not release {assignment!r}: "
-                          f"{_last_line(result.get('error') or result.get('log') or '')}")
+        raise CourseError(
+            f"nbgrader could not release {assignment!r}: "
+            f"{_last_line(result.get('error') or result.get('log') or '')}"
+        )
 
 
 def _last_line(text: str) -> str:
     """The most telling line of nbgrader's log: its last exception that is not its own."""
     lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
-    errors = [line for line in lines
-              if re.match(r"^[\w.]+(Error|Exception): ", line) and "NbGraderException" not in line]
+    errors = [
+        line
+        for line in lines
+        if re.match(r"^[\w.]+(Error|Exception): ", line) and "NbGraderException" not in line
+    ]
     return (errors or lines or ["no details"])[-1]
 
 
@@ -97,26 +103,35 @@ def ensure_released(course: Course, assignment: str, *, again: bool = False) -> 
         release_assignments(course.root, [assignment])  # never released: nothing to redo
         return
     stamp = _fingerprint_path(course, assignment)
-    changed = released != notebooks or known != notebooks or (
-        stamp.is_file() and stamp.read_text() != _fingerprint(course, assignment))
+    changed = (
+        released != notebooks
+        or known != notebooks
+        or (stamp.is_file() and stamp.read_text() != _fingerprint(course, assignment))
+    )
     if not changed:
         return
     if not again:
-        raise CourseError(f"the source of {assignment} changed since it was released; "
-                          "releasing again makes new hidden-test checksums in the middle of "
-                          f"the course: run `release {assignment}` first, or grade with "
-                          "--release, if that is what you want")
+        raise CourseError(
+            f"the source of {assignment} changed since it was released; "
+            "releasing again makes new hidden-test checksums in the middle of "
+            f"the course: run `release {assignment}` first, or grade with "
+            "--release, if that is what you want"
+        )
     release_assignments(course.root, [assignment])
 
 
-def solution_submission(course_dir: Path | str | None, assignment: str,
-                        notebook: str) -> NotebookNode:
+def solution_submission(
+    course_dir: Path | str | None, assignment: str, notebook: str
+) -> NotebookNode:
     """The released notebook with the reference solutions typed in, as a student hands it in.
 
     Used by the tests and the benchmark; the assignment must have been released.
     """
     course = Course.open(course_dir)
     source = read_notebook(course.source / assignment / f"{notebook}.ipynb")
-    solutions = {grade_id(cell): _SOLUTION_MARKERS.sub("", cell.source)
-                 for cell in source.cells if is_answer(cell)}
+    solutions = {
+        grade_id(cell): _SOLUTION_MARKERS.sub("", cell.source)
+        for cell in source.cells
+        if is_answer(cell)
+    }
     return with_answers(read_notebook(course.released_path(assignment, notebook)), solutions)

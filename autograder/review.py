@@ -5,6 +5,7 @@ change them. But an answer that installs IPython hooks, edits ``sys.modules``, t
 walks frames or calls into C has no business doing so in this course, and an instructor
 wants to look at it.
 """
+
 from __future__ import annotations
 
 import ast
@@ -38,10 +39,17 @@ _NAMES = {
 }
 #: Attributes flagged wherever they appear (frames, code objects, closures).
 _ATTRIBUTES = {
-    "f_back": "frames", "f_locals": "frames", "f_globals": "frames", "f_code": "frames",
-    "tb_frame": "frames", "gi_frame": "frames", "__code__": "code objects",
-    "co_code": "code objects", "__globals__": "function globals",
-    "__closure__": "closures", "__subclasses__": "class internals",
+    "f_back": "frames",
+    "f_locals": "frames",
+    "f_globals": "frames",
+    "f_code": "frames",
+    "tb_frame": "frames",
+    "gi_frame": "frames",
+    "__code__": "code objects",
+    "co_code": "code objects",
+    "__globals__": "function globals",
+    "__closure__": "closures",
+    "__subclasses__": "class internals",
 }
 _SHOWN = 3
 
@@ -99,8 +107,11 @@ def _flagged(node: ast.AST) -> list[str]:
         return []
     if isinstance(node, ast.Name) and node.id in _NAMES:
         return [_NAMES[node.id]]
-    if isinstance(node, ast.Constant) and isinstance(node.value, str) \
-            and node.value in ("sys", "builtins", "ctypes", "gc", "inspect", "importlib"):
+    if (
+        isinstance(node, ast.Constant)
+        and isinstance(node.value, str)
+        and node.value in ("sys", "builtins", "ctypes", "gc", "inspect", "importlib")
+    ):
         return [f"the module name {node.value!r} as a string"]
     return []
 

@@ -1,4 +1,5 @@
 """The kernel launcher, ``python -I -m autograder.sandbox``: rlimits, then our own sandbox."""
+
 from __future__ import annotations
 
 import argparse
@@ -38,8 +39,14 @@ FIRST_UID = 3_000_000_000
 
 #: Host paths shown read-only in the sandbox (when they exist), besides the Python.
 SYSTEM_PATHS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
-ETC_FROM_HOST = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "nsswitch.conf", "alternatives",
-                 "localtime")
+ETC_FROM_HOST = (
+    "ld.so.cache",
+    "ld.so.conf",
+    "ld.so.conf.d",
+    "nsswitch.conf",
+    "alternatives",
+    "localtime",
+)
 DEVICES = ("null", "zero", "full", "random", "urandom", "tty")
 PORT_NAMES = ("shell_port", "iopub_port", "stdin_port", "control_port", "hb_port")
 
@@ -60,9 +67,14 @@ SECUREBITS = 0x01 | 0x02 | 0x04 | 0x08 | 0x20 | 0x40 | 0x80
 LINUX_CAPABILITY_VERSION_3 = 0x20080522
 
 #: statvfs flags a remount must repeat: in a user namespace the locked ones cannot go.
-_KEPT_FLAGS = ((os.ST_NOSUID, MS_NOSUID), (os.ST_NODEV, MS_NODEV), (os.ST_NOEXEC, MS_NOEXEC),
-               (os.ST_NOATIME, MS_NOATIME), (os.ST_NODIRATIME, MS_NODIRATIME),
-               (os.ST_RELATIME, MS_RELATIME))
+_KEPT_FLAGS = (
+    (os.ST_NOSUID, MS_NOSUID),
+    (os.ST_NODEV, MS_NODEV),
+    (os.ST_NOEXEC, MS_NOEXEC),
+    (os.ST_NOATIME, MS_NOATIME),
+    (os.ST_NODIRATIME, MS_NODIRATIME),
+    (os.ST_RELATIME, MS_RELATIME),
+)
 
 _libc = ctypes.CDLL(None, use_errno=True)
 
@@ -92,10 +104,15 @@ def _path(path: str | None) -> bytes | None:
     return None if path is None else os.fsencode(path)
 
 
-def mount(source: str | None, target: str, fstype: str | None, flags: int,
-          data: str | None = None) -> None:
-    _check(_libc.mount(_path(source), _path(target), _path(fstype), ctypes.c_ulong(flags),
-                       _path(data)), f"mount {source} on {target}")
+def mount(
+    source: str | None, target: str, fstype: str | None, flags: int, data: str | None = None
+) -> None:
+    _check(
+        _libc.mount(
+            _path(source), _path(target), _path(fstype), ctypes.c_ulong(flags), _path(data)
+        ),
+        f"mount {source} on {target}",
+    )
 
 
 def umount(target: str, flags: int = 0) -> None:
@@ -103,8 +120,12 @@ def umount(target: str, flags: int = 0) -> None:
 
 
 def prctl(option: int, arg: int = 0) -> None:
-    _check(_libc.prctl(option, ctypes.c_ulong(arg), ctypes.c_ulong(0), ctypes.c_ulong(0),
-                       ctypes.c_ulong(0)), f"prctl({option})")
+    _check(
+        _libc.prctl(
+            option, ctypes.c_ulong(arg), ctypes.c_ulong(0), ctypes.c_ulong(0), ctypes.c_ulong(0)
+        ),
+        f"prctl({option})",
+    )
 
 
 def _syscall(name: str, *args) -> int:
@@ -114,6 +135,7 @@ def _syscall(name: str, *args) -> int:
 
 
 # --- what the launcher reads from the host, before it gives up its rights ---------------
+
 
 @dataclass
 class Plan:
@@ -171,12 +193,23 @@ def _outermost(paths: set[str]) -> list[str]:
 def _shown_paths() -> list[str]:
     """The host paths the kernel needs: the system, the Python, its packages and ours."""
     paths = [p for p in SYSTEM_PATHS if os.path.lexists(p)]
-    paths += [os.path.join("/etc", name) for name in ETC_FROM_HOST
-              if os.path.lexists(os.path.join("/etc", name))]
-    paths += [sys.base_prefix, sys.prefix, sys.executable,
-              os.path.dirname(os.path.abspath(__file__)), _package_folder("pmcheck")]
-    paths += [p for p in sys.path
-              if os.path.basename(p) in ("site-packages", "dist-packages") and os.path.isdir(p)]
+    paths += [
+        os.path.join("/etc", name)
+        for name in ETC_FROM_HOST
+        if os.path.lexists(os.path.join("/etc", name))
+    ]
+    paths += [
+        sys.base_prefix,
+        sys.prefix,
+        sys.executable,
+        os.path.dirname(os.path.abspath(__file__)),
+        _package_folder("pmcheck"),
+    ]
+    paths += [
+        p
+        for p in sys.path
+        if os.path.basename(p) in ("site-packages", "dist-packages") and os.path.isdir(p)
+    ]
     return paths
 
 
@@ -200,8 +233,11 @@ def _mounts_and_links(plan: Plan) -> None:
         links.update(chain)
     plan.binds = _outermost(resolved)
     # a link inside a bound folder is there already
-    plan.links = sorted((where, target) for where, target in links.items()
-                        if not any(_within(where, bound) for bound in plan.binds))
+    plan.links = sorted(
+        (where, target)
+        for where, target in links.items()
+        if not any(_within(where, bound) for bound in plan.binds)
+    )
 
 
 def _read_work(plan: Plan, work: str, budget: int) -> None:
@@ -228,19 +264,27 @@ def _read_work(plan: Plan, work: str, budget: int) -> None:
             used += len(data)
             plan.files.append((os.path.normpath(os.path.join(rel_top, name)), data))
     if left_out:
-        os.write(2, f"autograder.sandbox: {left_out} files of {work} left out: more than "
-                    f"{budget} bytes in all\n".encode(errors="replace"))
+        os.write(
+            2,
+            f"autograder.sandbox: {left_out} files of {work} left out: more than "
+            f"{budget} bytes in all\n".encode(errors="replace"),
+        )
 
 
 def _kernel_env(threads: int) -> dict[str, str]:
     """The kernel's whole environment: nothing of the grader's but what is named here."""
     env = {
         "PATH": f"{os.path.dirname(sys.executable)}:/usr/local/bin:/usr/bin:/bin",
-        "HOME": HOME, "USER": "learner", "LOGNAME": "learner", "LANG": "C.UTF-8",
-        "TMPDIR": "/tmp", "MPLCONFIGDIR": HOME + "/.config/matplotlib",
+        "HOME": HOME,
+        "USER": "learner",
+        "LOGNAME": "learner",
+        "LANG": "C.UTF-8",
+        "TMPDIR": "/tmp",
+        "MPLCONFIGDIR": HOME + "/.config/matplotlib",
         **KERNEL_ENV,  # MindSpore's: quiet on stderr, and no pipeline threads
         # -I makes the kernel's Python ignore these two; they reach its subprocesses
-        "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1",
+        "PYTHONHASHSEED": "0",
+        "PYTHONDONTWRITEBYTECODE": "1",
         "MPLBACKEND": "Agg",
     }
     for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
@@ -281,12 +325,12 @@ def make_plan(args: argparse.Namespace) -> Plan:
     if info.get("transport") != "ipc" or info.get("ip") != KERNEL_IP:
         raise SandboxError(f"the connection file must use transport ipc and ip {KERNEL_IP}")
     plan.sockets = [f"{KERNEL_IP}-{int(info[name])}" for name in PORT_NAMES]
-    plan.argv = [plan.python, "-I", "-B", "-m", "ipykernel_launcher", "-f", CONNECTION_FILE,
-                 *extra]
+    plan.argv = [plan.python, "-I", "-B", "-m", "ipykernel_launcher", "-f", CONNECTION_FILE, *extra]
     return plan
 
 
 # --- limits and identity ------------------------------------------------------------------
+
 
 def tasks_of_user(uid: int) -> int:
     """How many processes and threads ``uid`` runs now (RLIMIT_NPROC counts all of them)."""
@@ -357,10 +401,23 @@ def drop_root(uid: int, gid: int) -> None:
 
 def enter_namespaces(uid: int, gid: int) -> None:
     """Unshare them all; inside, this process is uid/gid 1000 and the only one mapped."""
-    _check(_libc.unshare(CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC
-                         | CLONE_NEWUTS | CLONE_NEWPID | CLONE_NEWCGROUP), "unshare")
-    for name, text in (("setgroups", "deny"), ("uid_map", f"{INSIDE_UID} {uid} 1"),
-                       ("gid_map", f"{INSIDE_GID} {gid} 1")):
+    _check(
+        _libc.unshare(
+            CLONE_NEWUSER
+            | CLONE_NEWNS
+            | CLONE_NEWNET
+            | CLONE_NEWIPC
+            | CLONE_NEWUTS
+            | CLONE_NEWPID
+            | CLONE_NEWCGROUP
+        ),
+        "unshare",
+    )
+    for name, text in (
+        ("setgroups", "deny"),
+        ("uid_map", f"{INSIDE_UID} {uid} 1"),
+        ("gid_map", f"{INSIDE_GID} {gid} 1"),
+    ):
         with open(f"/proc/self/{name}", "w") as handle:
             handle.write(text + "\n")
     name = b"sandbox"
@@ -390,6 +447,7 @@ def drop_capabilities() -> None:
 
 # --- the file system ----------------------------------------------------------------------
 
+
 def _kept_flags(path: str) -> int:
     flags = os.statvfs(path).f_flag
     return sum(ms for st, ms in _KEPT_FLAGS if flags & st)
@@ -401,8 +459,12 @@ def remount_read_only(path: str) -> None:
 
 
 class _MountAttr(ctypes.Structure):
-    _fields_ = [("attr_set", ctypes.c_uint64), ("attr_clr", ctypes.c_uint64),
-                ("propagation", ctypes.c_uint64), ("userns_fd", ctypes.c_uint64)]
+    _fields_ = [
+        ("attr_set", ctypes.c_uint64),
+        ("attr_clr", ctypes.c_uint64),
+        ("propagation", ctypes.c_uint64),
+        ("userns_fd", ctypes.c_uint64),
+    ]
 
 
 def bind_read_only(source: str, target: str) -> None:
@@ -410,8 +472,14 @@ def bind_read_only(source: str, target: str) -> None:
     mount(source, target, None, MS_BIND | MS_REC)
     attr = _MountAttr(MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, 0, 0, 0)
     try:
-        _syscall("mount_setattr", AT_FDCWD, _path(target), AT_RECURSIVE, ctypes.byref(attr),
-                 ctypes.sizeof(attr))
+        _syscall(
+            "mount_setattr",
+            AT_FDCWD,
+            _path(target),
+            AT_RECURSIVE,
+            ctypes.byref(attr),
+            ctypes.sizeof(attr),
+        )
     except OSError as error:
         if error.errno != errno.ENOSYS:  # older than Linux 5.12: only the top mount
             raise
@@ -451,8 +519,11 @@ def _bind_host_paths(plan: Plan) -> None:
 
 def _write_etc() -> None:
     _mkdirs("root/etc")
-    _write("root/etc/passwd", b"learner:x:1000:1000:learner:/home/learner:/bin/sh\n"
-                              b"nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n")
+    _write(
+        "root/etc/passwd",
+        b"learner:x:1000:1000:learner:/home/learner:/bin/sh\n"
+        b"nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n",
+    )
     _write("root/etc/group", b"learner:x:1000:\nnogroup:x:65534:\n")
     _write("root/etc/hosts", b"127.0.0.1\tlocalhost\n127.0.1.1\tsandbox\n::1\tlocalhost\n")
     _write("root/etc/hostname", b"sandbox\n")
@@ -460,15 +531,24 @@ def _write_etc() -> None:
 
 def _make_dev() -> None:
     _mkdirs("root/dev")
-    mount("sandbox-dev", "root/dev", "tmpfs", MS_NOSUID | MS_NOEXEC,
-          "size=64k,nr_inodes=64,mode=0755")
+    mount(
+        "sandbox-dev", "root/dev", "tmpfs", MS_NOSUID | MS_NOEXEC, "size=64k,nr_inodes=64,mode=0755"
+    )
     for name in DEVICES:
         _write(f"root/dev/{name}", b"")
         mount(f"/dev/{name}", f"root/dev/{name}", None, MS_BIND)
-        mount(None, f"root/dev/{name}", None,
-              MS_REMOUNT | MS_BIND | MS_NOSUID | MS_NOEXEC | _kept_flags(f"root/dev/{name}"))
-    for name, target in (("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"),
-                         ("stdout", "/proc/self/fd/1"), ("stderr", "/proc/self/fd/2")):
+        mount(
+            None,
+            f"root/dev/{name}",
+            None,
+            MS_REMOUNT | MS_BIND | MS_NOSUID | MS_NOEXEC | _kept_flags(f"root/dev/{name}"),
+        )
+    for name, target in (
+        ("fd", "/proc/self/fd"),
+        ("stdin", "/proc/self/fd/0"),
+        ("stdout", "/proc/self/fd/1"),
+        ("stderr", "/proc/self/fd/2"),
+    ):
         os.symlink(target, f"root/dev/{name}")
     _mkdirs("root/dev/shm")
 
@@ -480,8 +560,12 @@ def _make_scratch(scratch_bytes: int, owner: tuple[int, int] | None) -> None:
         options += f",uid={owner[0]},gid={owner[1]}"
     _mkdirs("root/.scratch")
     mount("sandbox-scratch", "root/.scratch", "tmpfs", MS_NOSUID | MS_NODEV, options)
-    parts = {"tmp": ("root/tmp", 0o1777), "shm": ("root/dev/shm", 0o1777),
-             "run": ("root/run", 0o755), "home": ("root/home/learner", 0o755)}
+    parts = {
+        "tmp": ("root/tmp", 0o1777),
+        "shm": ("root/dev/shm", 0o1777),
+        "run": ("root/run", 0o755),
+        "home": ("root/home/learner", 0o755),
+    }
     for part, (target, mode) in parts.items():
         os.mkdir(f"root/.scratch/{part}")
         os.chmod(f"root/.scratch/{part}", mode)  # the umask would drop the sticky bit
@@ -507,8 +591,7 @@ def build_tree(plan: Plan, scratch_bytes: int, owner: tuple[int, int] | None) ->
     inside the user namespace. ``owner`` is who the scratch tmpfs belongs to, as root.
     """
     mount(None, "/", None, MS_REC | MS_PRIVATE)  # nothing below propagates to the host
-    mount("sandbox-root", "root", "tmpfs", MS_NOSUID | MS_NODEV,
-          "size=2m,nr_inodes=4096,mode=0755")
+    mount("sandbox-root", "root", "tmpfs", MS_NOSUID | MS_NODEV, "size=2m,nr_inodes=4096,mode=0755")
     for folder in ("proc", "tmp", "run", "home/learner"):
         _mkdirs(f"root/{folder}")
     _make_dev()
@@ -550,6 +633,7 @@ def seal(sockets: list[str]) -> None:
 
 
 # --- the processes ------------------------------------------------------------------------
+
 
 def _reset_signals() -> None:
     for signum in range(1, signal.NSIG):
@@ -621,7 +705,7 @@ def _run_kernel_here(plan: Plan) -> None:
         _fresh_framework_state(int(plan.env.get("OMP_NUM_THREADS", "1")))
         from ipykernel.kernelapp import IPKernelApp
 
-        argv = plan.argv[plan.argv.index("ipykernel_launcher") + 1:]
+        argv = plan.argv[plan.argv.index("ipykernel_launcher") + 1 :]
         sys.argv = ["ipykernel_launcher", *argv]
         IPKernelApp.launch_instance(argv=argv)
     except SystemExit as end:
@@ -835,17 +919,21 @@ def run_unsandboxed(args: argparse.Namespace) -> None:
 
 
 def parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -I -m autograder.sandbox",
-                                     description="Start an IPython kernel under limits, "
-                                                 "optionally in a sandbox.")
+    parser = argparse.ArgumentParser(
+        prog="python -I -m autograder.sandbox",
+        description="Start an IPython kernel under limits, " "optionally in a sandbox.",
+    )
     for name in ("cpu-seconds", "memory-bytes", "processes", "file-size-bytes"):
         parser.add_argument(f"--{name}", type=int, required=True)
     parser.add_argument("--scratch-bytes", type=int, default=256 << 20)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--log", required=True)
     parser.add_argument("--sandbox", action="store_true")
-    parser.add_argument("--probe", action="store_true",
-                        help="run a tiny probe instead of the kernel (implies --sandbox)")
+    parser.add_argument(
+        "--probe",
+        action="store_true",
+        help="run a tiny probe instead of the kernel (implies --sandbox)",
+    )
     parser.add_argument("--work", help="folder whose files the kernel's working folder gets")
     parser.add_argument("--run", help="the grader's folder for this kernel")
     parser.add_argument("--channel-fd", type=int)
@@ -873,8 +961,9 @@ def main(argv: list[str] | None = None, *, warm: bool = False) -> None:
             raise SandboxError("--sandbox needs --work and --run")
         launch(args, channel, warm)
     except Exception as error:  # noqa: BLE001 -- whatever it is, no kernel runs unsandboxed
-        os.write(2, f"autograder.sandbox: {type(error).__name__}: {error}\n"
-                    .encode(errors="replace"))
+        os.write(
+            2, f"autograder.sandbox: {type(error).__name__}: {error}\n".encode(errors="replace")
+        )
         channel.say(f"error {error}")
         os._exit(SANDBOX_FAILED)
 

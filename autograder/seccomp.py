@@ -1,4 +1,5 @@
 """The graded kernel's seccomp filter: classic BPF, assembled by hand with struct."""
+
 from __future__ import annotations
 
 import ctypes
@@ -14,55 +15,167 @@ X32_SYSCALL_BIT = 0x40000000
 #: System call numbers, per architecture, of every call named in this module.
 SYSCALLS: dict[str, dict[str, int]] = {
     "x86_64": {
-        "ioctl": 16, "clone": 56, "ptrace": 101, "syslog": 103, "capset": 126,
-        "uselib": 134, "personality": 135, "vhangup": 153, "pivot_root": 155,
-        "adjtimex": 159, "chroot": 161, "acct": 163, "settimeofday": 164, "mount": 165,
-        "umount2": 166, "swapon": 167, "swapoff": 168, "reboot": 169, "iopl": 172,
-        "ioperm": 173, "init_module": 175, "delete_module": 176, "quotactl": 179,
-        "clock_settime": 227, "kexec_load": 246, "add_key": 248, "request_key": 249,
-        "keyctl": 250, "unshare": 272, "perf_event_open": 298, "name_to_handle_at": 303,
-        "open_by_handle_at": 304, "clock_adjtime": 305, "setns": 308,
-        "process_vm_readv": 310, "process_vm_writev": 311, "finit_module": 313,
-        "kexec_file_load": 320, "bpf": 321, "userfaultfd": 323,
+        "ioctl": 16,
+        "clone": 56,
+        "ptrace": 101,
+        "syslog": 103,
+        "capset": 126,
+        "uselib": 134,
+        "personality": 135,
+        "vhangup": 153,
+        "pivot_root": 155,
+        "adjtimex": 159,
+        "chroot": 161,
+        "acct": 163,
+        "settimeofday": 164,
+        "mount": 165,
+        "umount2": 166,
+        "swapon": 167,
+        "swapoff": 168,
+        "reboot": 169,
+        "iopl": 172,
+        "ioperm": 173,
+        "init_module": 175,
+        "delete_module": 176,
+        "quotactl": 179,
+        "clock_settime": 227,
+        "kexec_load": 246,
+        "add_key": 248,
+        "request_key": 249,
+        "keyctl": 250,
+        "unshare": 272,
+        "perf_event_open": 298,
+        "name_to_handle_at": 303,
+        "open_by_handle_at": 304,
+        "clock_adjtime": 305,
+        "setns": 308,
+        "process_vm_readv": 310,
+        "process_vm_writev": 311,
+        "finit_module": 313,
+        "kexec_file_load": 320,
+        "bpf": 321,
+        "userfaultfd": 323,
     },
     "aarch64": {
-        "ioctl": 29, "umount2": 39, "mount": 40, "pivot_root": 41, "chroot": 51,
-        "vhangup": 58, "quotactl": 60, "acct": 89, "capset": 91, "personality": 92,
-        "unshare": 97, "kexec_load": 104, "init_module": 105, "delete_module": 106,
-        "clock_settime": 112, "syslog": 116, "ptrace": 117, "reboot": 142,
-        "settimeofday": 170, "adjtimex": 171, "add_key": 217, "request_key": 218,
-        "keyctl": 219, "clone": 220, "swapon": 224, "swapoff": 225, "perf_event_open": 241,
-        "name_to_handle_at": 264, "open_by_handle_at": 265, "clock_adjtime": 266,
-        "setns": 268, "process_vm_readv": 270, "process_vm_writev": 271,
-        "finit_module": 273, "bpf": 280, "userfaultfd": 282, "kexec_file_load": 294,
+        "ioctl": 29,
+        "umount2": 39,
+        "mount": 40,
+        "pivot_root": 41,
+        "chroot": 51,
+        "vhangup": 58,
+        "quotactl": 60,
+        "acct": 89,
+        "capset": 91,
+        "personality": 92,
+        "unshare": 97,
+        "kexec_load": 104,
+        "init_module": 105,
+        "delete_module": 106,
+        "clock_settime": 112,
+        "syslog": 116,
+        "ptrace": 117,
+        "reboot": 142,
+        "settimeofday": 170,
+        "adjtimex": 171,
+        "add_key": 217,
+        "request_key": 218,
+        "keyctl": 219,
+        "clone": 220,
+        "swapon": 224,
+        "swapoff": 225,
+        "perf_event_open": 241,
+        "name_to_handle_at": 264,
+        "open_by_handle_at": 265,
+        "clock_adjtime": 266,
+        "setns": 268,
+        "process_vm_readv": 270,
+        "process_vm_writev": 271,
+        "finit_module": 273,
+        "bpf": 280,
+        "userfaultfd": 282,
+        "kexec_file_load": 294,
     },
 }
 # Numbered alike on both (the calls added since Linux 5.1 share one table).
 for _table in SYSCALLS.values():
-    _table.update({
-        "io_uring_setup": 425, "io_uring_enter": 426, "io_uring_register": 427,
-        "open_tree": 428, "move_mount": 429, "fsopen": 430, "fsconfig": 431, "fsmount": 432,
-        "fspick": 433, "clone3": 435, "pidfd_getfd": 438, "mount_setattr": 442,
-        "quotactl_fd": 443, "open_tree_attr": 467,
-    })
+    _table.update(
+        {
+            "io_uring_setup": 425,
+            "io_uring_enter": 426,
+            "io_uring_register": 427,
+            "open_tree": 428,
+            "move_mount": 429,
+            "fsopen": 430,
+            "fsconfig": 431,
+            "fsmount": 432,
+            "fspick": 433,
+            "clone3": 435,
+            "pidfd_getfd": 438,
+            "mount_setattr": 442,
+            "quotactl_fd": 443,
+            "open_tree_attr": 467,
+        }
+    )
 del _table
 
 #: Calls a notebook never needs and a sandbox escape or kernel exploit often does.
 DENIED = (
-    "mount", "umount2", "pivot_root", "chroot", "open_tree", "open_tree_attr", "move_mount",
-    "fsopen", "fsconfig", "fsmount", "fspick", "mount_setattr", "unshare", "setns",
-    "ptrace", "process_vm_readv", "process_vm_writev", "pidfd_getfd",
-    "keyctl", "add_key", "request_key", "bpf", "perf_event_open", "userfaultfd",
-    "io_uring_setup", "io_uring_enter", "io_uring_register",
-    "kexec_load", "kexec_file_load", "init_module", "finit_module", "delete_module",
-    "swapon", "swapoff", "reboot", "acct", "quotactl", "quotactl_fd", "uselib",
-    "open_by_handle_at", "name_to_handle_at", "syslog", "iopl", "ioperm",
-    "settimeofday", "clock_settime", "adjtimex", "clock_adjtime", "personality", "vhangup",
+    "mount",
+    "umount2",
+    "pivot_root",
+    "chroot",
+    "open_tree",
+    "open_tree_attr",
+    "move_mount",
+    "fsopen",
+    "fsconfig",
+    "fsmount",
+    "fspick",
+    "mount_setattr",
+    "unshare",
+    "setns",
+    "ptrace",
+    "process_vm_readv",
+    "process_vm_writev",
+    "pidfd_getfd",
+    "keyctl",
+    "add_key",
+    "request_key",
+    "bpf",
+    "perf_event_open",
+    "userfaultfd",
+    "io_uring_setup",
+    "io_uring_enter",
+    "io_uring_register",
+    "kexec_load",
+    "kexec_file_load",
+    "init_module",
+    "finit_module",
+    "delete_module",
+    "swapon",
+    "swapoff",
+    "reboot",
+    "acct",
+    "quotactl",
+    "quotactl_fd",
+    "uselib",
+    "open_by_handle_at",
+    "name_to_handle_at",
+    "syslog",
+    "iopl",
+    "ioperm",
+    "settimeofday",
+    "clock_settime",
+    "adjtimex",
+    "clock_adjtime",
+    "personality",
+    "vhangup",
 )
 
 #: clone() flags that would make a new namespace (CLONE_NEWTIME has no clone() bit).
-CLONE_NEW_FLAGS = (0x00020000 | 0x02000000 | 0x04000000 | 0x08000000 | 0x10000000
-                   | 0x20000000 | 0x40000000)
+CLONE_NEW_FLAGS = (
+    0x00020000 | 0x02000000 | 0x04000000 | 0x08000000 | 0x10000000 | 0x20000000 | 0x40000000
+)
 #: ioctls that push input into a terminal or drive the console.
 DENIED_IOCTLS = (0x5412, 0x541C)  # TIOCSTI, TIOCLINUX
 
@@ -187,8 +300,10 @@ def install() -> None:
     code = program()
     buffer = ctypes.create_string_buffer(code, len(code))
     fprog = _SockFprog(len(code) // 8, ctypes.cast(buffer, ctypes.c_void_p))
-    for option, args in ((PR_SET_NO_NEW_PRIVS, (1, 0, 0, 0)),
-                         (PR_SET_SECCOMP, (SECCOMP_MODE_FILTER, ctypes.addressof(fprog), 0, 0))):
+    for option, args in (
+        (PR_SET_NO_NEW_PRIVS, (1, 0, 0, 0)),
+        (PR_SET_SECCOMP, (SECCOMP_MODE_FILTER, ctypes.addressof(fprog), 0, 0)),
+    ):
         if libc.prctl(option, *(ctypes.c_ulong(a) for a in args)) != 0:
             error = ctypes.get_errno()
             raise OSError(error, f"prctl({option}): {os.strerror(error)}")

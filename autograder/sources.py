@@ -20,6 +20,7 @@ learner's score out of that notebook's points. The generated notebooks are commi
 clone works with every nbgrader tool at once; ``python -m autograder sources`` writes them
 and a test fails when they differ from what the sources make.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -74,8 +75,9 @@ def build(exercise: Exercise) -> dict[str, NotebookNode]:
     try:
         page = jupytext.read(exercise.path, fmt="md:myst")
     except Exception as error:  # noqa: BLE001 -- jupytext raises many kinds
-        raise CourseError(f"{exercise.path}: not a MyST notebook jupytext can read: "
-                          f"{error}") from None
+        raise CourseError(
+            f"{exercise.path}: not a MyST notebook jupytext can read: " f"{error}"
+        ) from None
     for index, cell in enumerate(page.cells):
         _framework_of(cell, f"{exercise.path.name}, cell {index + 1}")
     return {framework: _version(exercise, page, framework) for framework in FRAMEWORKS}
@@ -85,14 +87,20 @@ def _framework_of(cell: NotebookNode, where: str) -> str | None:
     tags = list(cell.get("metadata", {}).get("tags", []))
     found = [tag for tag in tags if tag in FRAMEWORK_NAMES]
     if len(found) > 1:
-        raise CourseError(f"{where} has the framework tags {', '.join(found)}; a cell "
-                          "belongs to one framework or to all")
+        raise CourseError(
+            f"{where} has the framework tags {', '.join(found)}; a cell "
+            "belongs to one framework or to all"
+        )
     return found[0] if found else None
 
 
 def _version(exercise: Exercise, page: NotebookNode, framework: str) -> NotebookNode:
-    words = {"framework": framework, "Framework": FRAMEWORK_NAMES[framework],
-             "notebook": exercise.assignment(framework), "exercise": exercise.name}
+    words = {
+        "framework": framework,
+        "Framework": FRAMEWORK_NAMES[framework],
+        "notebook": exercise.assignment(framework),
+        "exercise": exercise.name,
+    }
     guide = exercise.path.parent / "guide.md"
     if guide.is_file():  # filled in first: it has placeholders of its own
         words = {"guide": guide.read_text(encoding="utf-8").strip(), **words}
@@ -108,16 +116,22 @@ def _version(exercise: Exercise, page: NotebookNode, framework: str) -> Notebook
             metadata["tags"] = tags
         if "nbgrader" in metadata:
             metadata["nbgrader"] = _nbgrader(metadata["nbgrader"], where)
-        made = (nbformat.v4.new_code_cell(source, metadata=metadata) if cell.cell_type == "code"
-                else nbformat.v4.new_markdown_cell(source, metadata=metadata))
+        made = (
+            nbformat.v4.new_code_cell(source, metadata=metadata)
+            if cell.cell_type == "code"
+            else nbformat.v4.new_markdown_cell(source, metadata=metadata)
+        )
         made["id"] = _cell_id(exercise.name, metadata, index)
         cells.append(made)
-    nb = nbformat.v4.new_notebook(cells=cells, metadata={
-        "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
-        "language_info": {"name": "python"},
-        # read by the learner's check: which notebook this is, whatever the file is named
-        "autograder": {"exercise": exercise.name, "framework": framework},
-    })
+    nb = nbformat.v4.new_notebook(
+        cells=cells,
+        metadata={
+            "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
+            "language_info": {"name": "python"},
+            # read by the learner's check: which notebook this is, whatever the file is named
+            "autograder": {"exercise": exercise.name, "framework": framework},
+        },
+    )
     _check_unique_grade_ids(nb, f"{exercise.path.name} ({FRAMEWORK_NAMES[framework]})")
     return nb
 
@@ -127,8 +141,9 @@ def _fill(source: str, words: dict[str, str], where: str) -> str:
         source = source.replace("{{ " + word + " }}", value)
     if "{{ " in source and " }}" in source.split("{{ ", 1)[1]:
         unknown = source.split("{{ ", 1)[1].split(" }}", 1)[0]
-        raise CourseError(f"{where}: unknown placeholder {{{{ {unknown} }}}} (known: "
-                          f"{', '.join(words)})")
+        raise CourseError(
+            f"{where}: unknown placeholder {{{{ {unknown} }}}} (known: " f"{', '.join(words)})"
+        )
     return source
 
 
@@ -138,15 +153,22 @@ def _nbgrader(meta: dict, where: str) -> dict:
     kind = meta.pop("kind", None)
     if kind is not None:
         if kind not in KINDS:
-            raise CourseError(f"{where}: nbgrader kind {kind!r} is not one of "
-                              f"{', '.join(KINDS)}")
+            raise CourseError(
+                f"{where}: nbgrader kind {kind!r} is not one of " f"{', '.join(KINDS)}"
+            )
         if kind in NEEDS_POINTS and "points" not in meta:
             raise CourseError(f"{where}: a {kind} cell needs its points")
         meta = {**KINDS[kind], **meta}
     if not meta.get("grade_id"):
         raise CourseError(f"{where}: an nbgrader cell needs a grade_id")
-    full = {"grade": False, "locked": False, "solution": False, "task": False, **meta,
-            "schema_version": 3}
+    full = {
+        "grade": False,
+        "locked": False,
+        "solution": False,
+        "task": False,
+        **meta,
+        "schema_version": 3,
+    }
     return dict(sorted(full.items()))
 
 
@@ -177,14 +199,19 @@ def write_sources(course_root: Path, table: Path | None = None) -> list[Path]:
     """Write ``source/<exercise>_<framework>/<exercise>_<framework>.ipynb`` for every exercise,
     and the learner's table of questions to ``table`` if given."""
     written = []
-    if table is not None and (not table.exists()
-                              or table.read_text(encoding="utf-8") != table_text(course_root)):
+    if table is not None and (
+        not table.exists() or table.read_text(encoding="utf-8") != table_text(course_root)
+    ):
         table.write_text(table_text(course_root), encoding="utf-8")
         written.append(table)
     for exercise in exercises(course_root):
         for framework, nb in build(exercise).items():
-            path = Path(course_root) / "source" / exercise.assignment(framework) / \
-                f"{exercise.assignment(framework)}.ipynb"
+            path = (
+                Path(course_root)
+                / "source"
+                / exercise.assignment(framework)
+                / f"{exercise.assignment(framework)}.ipynb"
+            )
             path.parent.mkdir(parents=True, exist_ok=True)
             if not path.exists() or path.read_text(encoding="utf-8") != text(nb):
                 path.write_text(text(nb), encoding="utf-8")
@@ -195,8 +222,9 @@ def write_sources(course_root: Path, table: Path | None = None) -> list[Path]:
 def stale_sources(course_root: Path, table: Path | None = None) -> list[Path]:
     """The generated files that differ from what the exercise sources make now."""
     stale = []
-    if table is not None and (not table.exists()
-                              or table.read_text(encoding="utf-8") != table_text(course_root)):
+    if table is not None and (
+        not table.exists() or table.read_text(encoding="utf-8") != table_text(course_root)
+    ):
         stale.append(table)
     for exercise in exercises(course_root):
         for framework, nb in build(exercise).items():
@@ -237,20 +265,36 @@ def questions_table(course_root: Path) -> dict:
                 else:
                     public = public_source(cell.source)
                     try:
-                        calls = parse_checks(public, f"{name}, test cell {meta['grade_id']}") \
-                            if "pmcheck" in public and "(" in public else []
+                        calls = (
+                            parse_checks(public, f"{name}, test cell {meta['grade_id']}")
+                            if "pmcheck" in public and "(" in public
+                            else []
+                        )
                     except TestCellError as error:
                         raise CourseError(str(error)) from None
-                    question["calls"] = [{"check": c.function, "answer": c.answer,
-                                          "framework": c.framework, "kwargs": c.kwargs}
-                                         for c in calls]
+                    question["calls"] = [
+                        {
+                            "check": c.function,
+                            "answer": c.answer,
+                            "framework": c.framework,
+                            "kwargs": c.kwargs,
+                        }
+                        for c in calls
+                    ]
                     question["source"] = public
                 questions.append(question)
-            notebooks[name] = {"notebook": name, "exercise": exercise.name,
-                               "framework": framework, "questions": questions,
-                               "answers": answers}
-    return {"about": "made by `python -m autograder sources` from the course's exercise "
-                     "sources; public tests only", "notebooks": notebooks}
+            notebooks[name] = {
+                "notebook": name,
+                "exercise": exercise.name,
+                "framework": framework,
+                "questions": questions,
+                "answers": answers,
+            }
+    return {
+        "about": "made by `python -m autograder sources` from the course's exercise "
+        "sources; public tests only",
+        "notebooks": notebooks,
+    }
 
 
 def _defines(cell: NotebookNode) -> list[str]:
@@ -261,8 +305,11 @@ def _defines(cell: NotebookNode) -> list[str]:
         tree = ast.parse(cell.source)
     except SyntaxError:
         return []
-    return [node.name for node in tree.body
-            if isinstance(node, (ast.FunctionDef, ast.ClassDef, ast.AsyncFunctionDef))]
+    return [
+        node.name
+        for node in tree.body
+        if isinstance(node, (ast.FunctionDef, ast.ClassDef, ast.AsyncFunctionDef))
+    ]
 
 
 def table_text(course_root: Path) -> str:

@@ -30,11 +30,13 @@ def timed(command: list[str], clone: Path) -> tuple[float, str]:
     env = {**os.environ, "GLOG_v": "3", "PYTHONPATH": str(clone)}
     env.pop("OMP_NUM_THREADS", None)
     start = time.perf_counter()
-    result = subprocess.run(command, cwd=clone, env=env, capture_output=True, text=True,
-                            check=False, timeout=3600)
+    result = subprocess.run(
+        command, cwd=clone, env=env, capture_output=True, text=True, check=False, timeout=3600
+    )
     if result.returncode != 0:
-        raise SystemExit(f"{command} failed in {clone}:\n{result.stdout[-3000:]}"
-                         f"{result.stderr[-3000:]}")
+        raise SystemExit(
+            f"{command} failed in {clone}:\n{result.stdout[-3000:]}" f"{result.stderr[-3000:]}"
+        )
     return time.perf_counter() - start, result.stdout
 
 
@@ -47,12 +49,19 @@ def executed(log: str) -> str:
 
 def measure(revision: str, workdir: Path) -> dict[str, tuple[float, str]]:
     clone = workdir / f"clone-{revision}"
-    subprocess.run(["git", "clone", "--quiet", "--no-hardlinks", str(ROOT), str(clone)],
-                   check=True)
+    subprocess.run(["git", "clone", "--quiet", "--no-hardlinks", str(ROOT), str(clone)], check=True)
     subprocess.run(["git", "checkout", "--quiet", revision], cwd=clone, check=True)
     make = ["make", "--no-print-directory", f"VENV={VENV}", "-o", f"{VENV}/.installed", "book"]
-    jupyter_book = [str(VENV / "bin" / "jupyter-book"), "build", ".", "--builder", "html",
-                    "-W", "-n", "--keep-going"]
+    jupyter_book = [
+        str(VENV / "bin" / "jupyter-book"),
+        "build",
+        ".",
+        "--builder",
+        "html",
+        "-W",
+        "-n",
+        "--keep-going",
+    ]
     times = {}
     for step in ("cold", "warm"):
         seconds, log = timed(make, clone)
@@ -80,9 +89,11 @@ def main() -> None:
         print(f"{revision}:")
         for step in rounds[0]:
             seconds = [r[step][0] for r in rounds]
-            print(f"  {step:24s} median {statistics.median(seconds):6.2f} s "
-                  f"(runs: {', '.join(f'{s:.2f}' for s in seconds)}); "
-                  f"executed: {rounds[-1][step][1]}")
+            print(
+                f"  {step:24s} median {statistics.median(seconds):6.2f} s "
+                f"(runs: {', '.join(f'{s:.2f}' for s in seconds)}); "
+                f"executed: {rounds[-1][step][1]}"
+            )
     print(f"load average at the end: {os.getloadavg()[0]:.2f}")
 
 

@@ -21,6 +21,7 @@ Where this process may make a cgroup (root, with cgroup v1's cpuacct or v2), eac
 shows the CPU seconds that grader used, its kernels included: unlike wall time, that does
 not change with whatever else the machine is running.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -41,8 +42,9 @@ from autograder.grade import SubmissionResult, grade_assignment
 from autograder.release import release_assignments, solution_submission
 
 
-def make_course(root: Path, exercise: str, batch: int,
-                db_url: str | None = None) -> tuple[Course, list[str]]:
+def make_course(
+    root: Path, exercise: str, batch: int, db_url: str | None = None
+) -> tuple[Course, list[str]]:
     course = copy_course(DEFAULT_COURSE, root)
     if db_url:
         with (course.root / "nbgrader_config.py").open("a") as config:
@@ -91,8 +93,10 @@ class CpuMeter:
         self.usage: Path | None = None
         self.scale = 1.0
         name = f"bench-grade-{os.getpid()}"
-        for root, usage, scale in (("/sys/fs/cgroup/cpuacct", "cpuacct.usage", 1e-9),
-                                   ("/sys/fs/cgroup", "cpu.stat", 1e-6)):
+        for root, usage, scale in (
+            ("/sys/fs/cgroup/cpuacct", "cpuacct.usage", 1e-9),
+            ("/sys/fs/cgroup", "cpu.stat", 1e-6),
+        ):
             group = Path(root) / name
             try:
                 if not (Path(root) / usage).exists() and usage == "cpuacct.usage":
@@ -118,8 +122,9 @@ class CpuMeter:
             return None
         text = self.usage.read_text()
         if self.usage.name == "cpu.stat":
-            text = next(line.split()[1] for line in text.splitlines()
-                        if line.startswith("usage_usec"))
+            text = next(
+                line.split()[1] for line in text.splitlines() if line.startswith("usage_usec")
+            )
         return int(text) * self.scale
 
 
@@ -164,26 +169,38 @@ def stock_nbgrader(course: Course, exercise: str) -> tuple[float, float | None]:
     nbgrader = Path(sys.executable).with_name("nbgrader")
     start, cpu = time.perf_counter(), CPU.seconds()
     for assignment in course.resolve(exercise)[1]:
-        result = subprocess.run([str(nbgrader), "autograde", assignment, "--force"],
-                                cwd=course.root, capture_output=True, text=True)
+        result = subprocess.run(
+            [str(nbgrader), "autograde", assignment, "--force"],
+            cwd=course.root,
+            capture_output=True,
+            text=True,
+        )
         if result.returncode != 0:
             print(result.stdout[-2000:], result.stderr[-2000:], file=sys.stderr)
             raise SystemExit("nbgrader autograde failed")
     return time.perf_counter() - start, cpu_used(cpu)
 
 
-def ours(course: Course, assignment: str, workers: int, warm: bool,
-         scheduler: str | None = None,
-         ) -> tuple[float, list[SubmissionResult], int, float | None]:
+def ours(
+    course: Course,
+    assignment: str,
+    workers: int,
+    warm: bool,
+    scheduler: str | None = None,
+) -> tuple[float, list[SubmissionResult], int, float | None]:
     with PeakMemory() as memory:
         start, cpu = time.perf_counter(), CPU.seconds()
-        results = grade_assignment(course.root, assignment, workers=workers, warm=warm,
-                                   scheduler=scheduler)
+        results = grade_assignment(
+            course.root, assignment, workers=workers, warm=warm, scheduler=scheduler
+        )
         elapsed, cpu = time.perf_counter() - start, cpu_used(cpu)
     wrong = [r for r in results if r.score != r.max_score or r.problems]
     for result in wrong:
-        print(f"warning: {result.student} got {result.score:g}/{result.max_score:g} "
-              f"{result.problems}", file=sys.stderr)
+        print(
+            f"warning: {result.student} got {result.score:g}/{result.max_score:g} "
+            f"{result.problems}",
+            file=sys.stderr,
+        )
     return elapsed, results, memory.peak, cpu
 
 
@@ -193,15 +210,22 @@ def on_cluster(tmp: Path, args: argparse.Namespace) -> list[tuple]:
 
     threads = max(1, 2 * (os.cpu_count() or 1) // args.cluster)
     rows = []
-    with LocalCluster(n_workers=args.cluster, threads_per_worker=threads, processes=True,
-                      dashboard_address=None, host="127.0.0.1") as cluster:
+    with LocalCluster(
+        n_workers=args.cluster,
+        threads_per_worker=threads,
+        processes=True,
+        dashboard_address=None,
+        host="127.0.0.1",
+    ) as cluster:
         for label in (f"grade, {args.cluster}-worker cluster", "  again, factories warm"):
             course, _ = make_course(tmp / f"cluster{len(rows)}", args.exercise, args.batch)
-            elapsed, results, _, cpu = ours(course, args.exercise, args.workers, True,
-                                            cluster.scheduler_address)
+            elapsed, results, _, cpu = ours(
+                course, args.exercise, args.workers, True, cluster.scheduler_address
+            )
             # the workers' memory is not this process tree's: no peak to show
-            rows.append((label, elapsed, [s for r in results for s in r.seconds.values()],
-                         None, cpu))
+            rows.append(
+                (label, elapsed, [s for r in results for s in r.seconds.values()], None, cpu)
+            )
     return rows
 
 
@@ -214,33 +238,43 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--exercise", default="tying")
     parser.add_argument("--batch", type=int, default=60)
-    parser.add_argument("--workers", type=int, default=None,
-                        help="notebooks graded at once (default: grade's own)")
+    parser.add_argument(
+        "--workers", type=int, default=None, help="notebooks graded at once (default: grade's own)"
+    )
     parser.add_argument("--no-nbgrader", action="store_true", help="skip stock nbgrader")
-    parser.add_argument("--cold", action="store_true", help="also time grade without the "
-                                                           "warm kernel factory")
-    parser.add_argument("--cluster", type=int, default=0, metavar="N",
-                        help="also time grade on a Dask LocalCluster of N worker processes")
-    parser.add_argument("--postgres", action="store_true",
-                        help="also time grade with a PostgreSQL gradebook")
+    parser.add_argument(
+        "--cold", action="store_true", help="also time grade without the " "warm kernel factory"
+    )
+    parser.add_argument(
+        "--cluster",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also time grade on a Dask LocalCluster of N worker processes",
+    )
+    parser.add_argument(
+        "--postgres", action="store_true", help="also time grade with a PostgreSQL gradebook"
+    )
     args = parser.parse_args()
     os.environ.setdefault("GLOG_v", "3")
     tmp = Path(tempfile.mkdtemp(prefix="bench-grade-"))
     try:
-        print(f"{args.batch} reference submissions of {args.exercise}, frameworks in turn; "
-              f"{os.cpu_count()} cores, {args.workers or 'default'} workers, load average "
-              f"{os.getloadavg()[0]:.1f}")
+        print(
+            f"{args.batch} reference submissions of {args.exercise}, frameworks in turn; "
+            f"{os.cpu_count()} cores, {args.workers or 'default'} workers, load average "
+            f"{os.getloadavg()[0]:.1f}"
+        )
         rows = []
         stock = stock_cpu = None
         if not args.no_nbgrader:
             course, _ = make_course(tmp / "stock", args.exercise, args.batch)
             stock, stock_cpu = stock_nbgrader(course, args.exercise)
             rows.append(("nbgrader autograde", stock, None, None, stock_cpu))
-        modes = [("grade (warm factory)", True)] + ([("grade (fresh kernels)", False)]
-                                                    if args.cold else [])
+        modes = [("grade (warm factory)", True)] + (
+            [("grade (fresh kernels)", False)] if args.cold else []
+        )
         for label, warm in modes:
-            course, _ = make_course(tmp / label.split()[1].strip("("), args.exercise,
-                                    args.batch)
+            course, _ = make_course(tmp / label.split()[1].strip("("), args.exercise, args.batch)
             elapsed, results, peak, cpu = ours(course, args.exercise, args.workers, warm)
             latencies = [s for r in results for s in r.seconds.values()]
             rows.append((label, elapsed, latencies, peak, cpu))
@@ -254,11 +288,19 @@ def main() -> None:
                 url = server.url(server.create_database())
                 course, _ = make_course(tmp / "postgres", args.exercise, args.batch, url)
                 elapsed, results, peak, cpu = ours(course, args.exercise, args.workers, True)
-                rows.append(("grade, PostgreSQL", elapsed,
-                             [s for r in results for s in r.seconds.values()], peak, cpu))
+                rows.append(
+                    (
+                        "grade, PostgreSQL",
+                        elapsed,
+                        [s for r in results for s in r.seconds.values()],
+                        peak,
+                        cpu,
+                    )
+                )
         for label, elapsed, latencies, peak, cpu in rows:
-            line = (f"  {label:<24} {elapsed:7.1f} s  {elapsed / args.batch:6.3f} s per "
-                    "submission")
+            line = (
+                f"  {label:<24} {elapsed:7.1f} s  {elapsed / args.batch:6.3f} s per " "submission"
+            )
             if stock is not None and label != "nbgrader autograde":
                 line += f"  {stock / elapsed:5.1f}x faster than nbgrader"
             print(line)
@@ -269,8 +311,10 @@ def main() -> None:
                 print(line)
             if latencies:
                 memory = f"; peak memory (PSS) {peak / 2**30:.2f} GiB" if peak else ""
-                print(f"  {'':<24} per notebook p50 {percentile(latencies, 0.5):.2f} s, p95 "
-                      f"{percentile(latencies, 0.95):.2f} s{memory}")
+                print(
+                    f"  {'':<24} per notebook p50 {percentile(latencies, 0.5):.2f} s, p95 "
+                    f"{percentile(latencies, 0.95):.2f} s{memory}"
+                )
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

@@ -5,6 +5,7 @@
 Each run is a fresh kernel through ``execute.run_notebook``, as grading starts one per
 notebook, so the time includes the launcher, the sandbox and the kernel's shutdown.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -48,8 +49,10 @@ def main() -> None:
     for sandbox in modes:
         times = [_time_one(sandbox) for _ in range(args.runs)]
         label = "sandbox on " if sandbox else "sandbox off"
-        print(f"{label}: median {statistics.median(times):.2f} s "
-              f"(min {min(times):.2f}, max {max(times):.2f}, {args.runs} runs)")
+        print(
+            f"{label}: median {statistics.median(times):.2f} s "
+            f"(min {min(times):.2f}, max {max(times):.2f}, {args.runs} runs)"
+        )
     if len(modes) == 1:
         print("sandbox on : not available on this machine")
 

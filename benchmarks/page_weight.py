@@ -18,8 +18,13 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 import browser  # noqa: E402
 
-PAGES = ["book/intro.html", "book/accessing.html", "book/initialization.html",
-         "book/tying.html", "book/deferred.html"]
+PAGES = [
+    "book/intro.html",
+    "book/accessing.html",
+    "book/initialization.html",
+    "book/tying.html",
+    "book/deferred.html",
+]
 
 
 def main() -> None:
@@ -28,8 +33,11 @@ def main() -> None:
     parser.add_argument("--top", type=int, default=5, help="largest resources to list per page")
     args = parser.parse_args()
     pages = [page for page in PAGES if (args.html / page).is_file()]
-    pages += sorted(str(p.relative_to(args.html)) for p in (args.html / "book").glob("*.html")
-                    if str(p.relative_to(args.html)) not in pages)
+    pages += sorted(
+        str(p.relative_to(args.html))
+        for p in (args.html / "book").glob("*.html")
+        if str(p.relative_to(args.html)) not in pages
+    )
     with browser.serve(args.html) as base:
         for page in pages:
             with browser.chromium() as driver:
@@ -38,7 +46,7 @@ def main() -> None:
                 sizes = browser.page_bytes(driver)
             total = sum(sizes.values())
             print(f"{page}: {total / 1024:.0f} kB in {len(sizes)} files")
-            for url, size in sorted(sizes.items(), key=lambda item: -item[1])[:args.top]:
+            for url, size in sorted(sizes.items(), key=lambda item: -item[1])[: args.top]:
                 print(f"  {size / 1024:8.1f} kB  {url.removeprefix(base)}")
 
 

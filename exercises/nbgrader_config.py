@@ -1,4 +1,5 @@
 """nbgrader configuration of the Parameter Management course (run nbgrader from this folder)."""
+
 c = get_config()  # noqa: F821 (nbgrader provides it)
 
 c.CourseDirectory.course_id = "parameter-management"

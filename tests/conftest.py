@@ -1,4 +1,5 @@
 """Shared pytest set-up: the fixtures of the course and of the built book."""
+
 import os
 
 # MindSpore logs [WARNING] lines to stderr unless told not to; kernels inherit this.

@@ -74,16 +74,28 @@ def test_gradient_before_backward_is_none_zeros_or_absent_then_two(sets):
 
 def test_all_parameters_are_named_by_path_or_by_creating_layer(sets):
     pt = outputs_with(sets, "pytorch", "('0.weight'")
-    for name, shape in [("0.weight", "[8, 4]"), ("0.bias", "[8]"), ("2.weight", "[1, 8]"),
-                        ("2.bias", "[1]")]:
+    for name, shape in [
+        ("0.weight", "[8, 4]"),
+        ("0.bias", "[8]"),
+        ("2.weight", "[1, 8]"),
+        ("2.bias", "[1]"),
+    ]:
         assert f"('{name}', torch.Size({shape}))" in pt
     mx = outputs_with(sets, "mxnet", "sequential0_")
-    for name, shape in [("dense0_weight", "(8, 4)"), ("dense0_bias", "(8,)"),
-                        ("dense1_weight", "(1, 8)"), ("dense1_bias", "(1,)")]:
+    for name, shape in [
+        ("dense0_weight", "(8, 4)"),
+        ("dense0_bias", "(8,)"),
+        ("dense1_weight", "(1, 8)"),
+        ("dense1_bias", "(1,)"),
+    ]:
         assert f"Parameter {name} (shape={shape}" in mx
     ms = outputs_with(sets, "mindspore", "('0.weight'")
-    for name, shape in [("0.weight", "(8, 4)"), ("0.bias", "(8,)"), ("2.weight", "(1, 8)"),
-                        ("2.bias", "(1,)")]:
+    for name, shape in [
+        ("0.weight", "(8, 4)"),
+        ("0.bias", "(8,)"),
+        ("2.weight", "(1, 8)"),
+        ("2.bias", "(1,)"),
+    ]:
         assert f"('{name}', {shape})" in ms
 
 
@@ -117,21 +129,33 @@ def test_only_the_registered_parameter_is_listed(sets):
 
 
 def test_the_naming_table_states_what_each_tab_prints(accessing, sets):
-    tables = [table for table in page(accessing).select("table")
-              if table.find_parent("div", class_="cell_output") is None]
+    tables = [
+        table
+        for table in page(accessing).select("table")
+        if table.find_parent("div", class_="cell_output") is None
+    ]
     assert len(tables) == 1
-    rows = [[cell.get_text(" ", strip=True) for cell in row.find_all(["th", "td"])]
-            for row in tables[0].find_all("tr")]
+    rows = [
+        [cell.get_text(" ", strip=True) for cell in row.find_all(["th", "td"])]
+        for row in tables[0].find_all("tr")
+    ]
     assert rows[0][1:] == ["PyTorch", "MXNet", "MindSpore"]
     printed = outputs_with(sets, "pytorch", "hidden weight:")
     roles = [line.split(":")[0] for line in printed.strip().splitlines()]
-    assert [row[0] for row in rows[1:]] == roles == [
-        "hidden weight", "hidden bias", "output weight", "output bias"]
+    assert (
+        [row[0] for row in rows[1:]]
+        == roles
+        == ["hidden weight", "hidden bias", "output weight", "output bias"]
+    )
     for column, framework in enumerate(FRAMEWORKS, start=1):
         lines = outputs_with(sets, framework, "hidden weight:").strip().splitlines()
         assert [row[column] for row in rows[1:]] == [line.split(": ", 1)[1] for line in lines]
-    assert rows[1] == ["hidden weight", "0.weight (8, 4)", "dense0_weight (8, 4)",
-                       "0.weight (8, 4)"]
+    assert rows[1] == [
+        "hidden weight",
+        "0.weight (8, 4)",
+        "dense0_weight (8, 4)",
+        "0.weight (8, 4)",
+    ]
 
 
 def test_intro_explains_the_tabs_and_links_the_chapter(built_book):

@@ -65,8 +65,12 @@ def html(book: Path, name: str) -> Path:
 
 def test_a_cold_build_runs_every_framework_notebook_of_every_page(cold):
     assert executed(cold) == [
-        "index (MXNet)", "index (MindSpore)", "index (PyTorch)",
-        "other (MXNet)", "other (MindSpore)", "other (PyTorch)",
+        "index (MXNet)",
+        "index (MindSpore)",
+        "index (PyTorch)",
+        "other (MXNet)",
+        "other (MindSpore)",
+        "other (PyTorch)",
     ]
 
 
@@ -93,5 +97,9 @@ def test_editing_prose_runs_nothing_but_updates_the_downloads(book, cold):
     download = book / "out" / "_build" / "html" / "_downloads" / "notebooks" / "index_mxnet.ipynb"
     notebook = nbformat.read(download, as_version=4)
     assert any("New text." in c.source for c in notebook.cells if c.cell_type == "markdown")
-    assert any("mx, edited" in o.get("text", "") for c in notebook.cells
-               if c.cell_type == "code" for o in c.outputs)
+    assert any(
+        "mx, edited" in o.get("text", "")
+        for c in notebook.cells
+        if c.cell_type == "code"
+        for o in c.outputs
+    )

@@ -28,16 +28,18 @@ def runs(tmp_path_factory) -> list[book_determinism.Run]:
 
 def test_every_fact_test_passes_on_a_fresh_clone_run_twice_at_each_thread_count(runs):
     for run in runs:
-        assert run.facts_passed == [True, True], (
-            f"OMP_NUM_THREADS={run.threads}:\n" + "\n".join(run.fact_runs))
+        assert run.facts_passed == [True, True], f"OMP_NUM_THREADS={run.threads}:\n" + "\n".join(
+            run.fact_runs
+        )
 
 
 def framework_notebooks() -> int:
     """One notebook per framework for every chapter with framework-tagged code."""
     book = Path(__file__).resolve().parents[1] / "book"
     tagged = re.compile(r"^:tags: \[.*\b(" + "|".join(pmcheck.FRAMEWORKS) + r")\b", re.M)
-    return len(pmcheck.FRAMEWORKS) * sum(bool(tagged.search(page.read_text()))
-                                         for page in book.glob("*.md"))
+    return len(pmcheck.FRAMEWORKS) * sum(
+        bool(tagged.search(page.read_text())) for page in book.glob("*.md")
+    )
 
 
 def test_a_cold_build_runs_every_framework_notebook_once(runs):

@@ -27,8 +27,10 @@ MODULES = pmcheck.FRAMEWORK_MODULES
 PINS = {"pytorch": "torch==2.13.0", "mxnet": "mxnet==1.9.1", "mindspore": "mindspore==2.10.0"}
 ZIP = "parameter-management-{}.zip"
 # MyST markup that Jupyter would show as it is: labels, comments, roles, directives.
-MYST = [re.compile(p, re.MULTILINE) for p in (
-    r"^\([^()\s]+\)=\s*$", r"^%", r"\{[a-z][\w:-]*\}`", r"^\s*(`{3,}|:{3,})\s*\{")]
+MYST = [
+    re.compile(p, re.MULTILINE)
+    for p in (r"^\([^()\s]+\)=\s*$", r"^%", r"\{[a-z][\w:-]*\}`", r"^\s*(`{3,}|:{3,})\s*\{")
+]
 
 
 @pytest.fixture(scope="module")
@@ -45,8 +47,12 @@ def code(notebook) -> list:
 
 
 def printed(notebook) -> str:
-    return "".join(out.get("text", "") for cell in code(notebook) for out in cell.outputs
-                   if out.get("output_type") == "stream" and out.get("name") == "stdout")
+    return "".join(
+        out.get("text", "")
+        for cell in code(notebook)
+        for out in cell.outputs
+        if out.get("output_type") == "stream" and out.get("name") == "stdout"
+    )
 
 
 @pytest.mark.parametrize("chapter, framework", CASES)
@@ -62,8 +68,11 @@ def test_a_notebook_holds_the_shared_cells_and_only_its_frameworks_code(
     downloads, chapter, framework
 ):
     source = read_myst_markdown_notebook((ROOT / "book" / f"{chapter}.md").read_text())
-    expected = [cell.source for cell in code(source)
-                if set(cell.metadata.get("tags", [])) & set(FRAMEWORKS) in (set(), {framework})]
+    expected = [
+        cell.source
+        for cell in code(source)
+        if set(cell.metadata.get("tags", [])) & set(FRAMEWORKS) in (set(), {framework})
+    ]
     notebook = read(downloads, chapter, framework)
     assert [cell.source for cell in code(notebook)] == expected
     # The saving chapter moves a net trained in PyTorch into the other two: its shared cells
@@ -73,10 +82,17 @@ def test_a_notebook_holds_the_shared_cells_and_only_its_frameworks_code(
     for cell in code(notebook):
         assert set(cell.metadata.get("tags", [])) & set(FRAMEWORKS) <= {framework}
         lines = "\n".join(ln for ln in cell.source.splitlines() if not ln.startswith("%"))
-        imported = {alias.name.split(".")[0] for node in ast.walk(ast.parse(lines))
-                    if isinstance(node, ast.Import) for alias in node.names}
-        imported |= {node.module.split(".")[0] for node in ast.walk(ast.parse(lines))
-                     if isinstance(node, ast.ImportFrom) and node.module}
+        imported = {
+            alias.name.split(".")[0]
+            for node in ast.walk(ast.parse(lines))
+            if isinstance(node, ast.Import)
+            for alias in node.names
+        }
+        imported |= {
+            node.module.split(".")[0]
+            for node in ast.walk(ast.parse(lines))
+            if isinstance(node, ast.ImportFrom) and node.module
+        }
         assert not imported & others, cell.source
 
 
@@ -105,8 +121,12 @@ def test_the_first_cell_names_the_versions_to_install(downloads, chapter, framew
 def test_a_notebook_carries_the_outputs_its_tabs_show(built_book, downloads, chapter, framework):
     text = printed(read(downloads, chapter, framework))
     shown = [ts.outputs[framework] for ts in tab_sets(built_book / "book" / f"{chapter}.html")]
-    labelled = [line.strip() for out in shown for line in out.splitlines()
-                if re.match(r"^\s*[a-z][\w .,/()\[\]'√·-]*: ", line)]
+    labelled = [
+        line.strip()
+        for out in shown
+        for line in out.splitlines()
+        if re.match(r"^\s*[a-z][\w .,/()\[\]'√·-]*: ", line)
+    ]
     assert labelled, "no label: value lines in the tabs"
     missing = [line for line in labelled if line not in text]
     assert not missing, missing
@@ -118,8 +138,12 @@ def run_records(built_book: Path) -> list[nbformat.NotebookNode]:
 
 
 def comparable(cells) -> list:
-    return [json.dumps({"source": c.source, "outputs": c.outputs, "count": c.execution_count},
-                       sort_keys=True) for c in cells]
+    return [
+        json.dumps(
+            {"source": c.source, "outputs": c.outputs, "count": c.execution_count}, sort_keys=True
+        )
+        for c in cells
+    ]
 
 
 @pytest.mark.parametrize("chapter, framework", CASES)
@@ -127,8 +151,11 @@ def test_a_notebooks_code_and_outputs_are_byte_for_byte_the_run_the_build_execut
     built_book, downloads, chapter, framework
 ):
     mine = code(read(downloads, chapter, framework))
-    runs = [run for run in run_records(built_book)
-            if [c.source for c in code(run)] == [c.source for c in mine]]
+    runs = [
+        run
+        for run in run_records(built_book)
+        if [c.source for c in code(run)] == [c.source for c in mine]
+    ]
     assert len(runs) == 1, "no run record, or several, of this notebook's code"
     assert comparable(code(runs[0])) == comparable(mine)
 
@@ -138,17 +165,25 @@ def test_links_between_notebooks_reach_notebooks_and_headings_that_exist(
     downloads, chapter, framework
 ):
     notebook = read(downloads, chapter, framework)
-    links = [link for cell in notebook.cells if cell.cell_type == "markdown"
-             for link in re.findall(r"\]\(([^)\s]+)\)", cell.source)]
+    links = [
+        link
+        for cell in notebook.cells
+        if cell.cell_type == "markdown"
+        for link in re.findall(r"\]\(([^)\s]+)\)", cell.source)
+    ]
     for link in links:
         name, _, anchor = link.partition("#")
         target_path = (downloads / name).resolve() if name else None
         assert target_path is None or target_path.is_file(), link
         if anchor:
             target = nbformat.read(target_path, as_version=4) if name else notebook
-            headings = [line.lstrip("#").strip().replace(" ", "-") for cell in target.cells
-                        if cell.cell_type == "markdown" for line in cell.source.splitlines()
-                        if line.startswith("#")]
+            headings = [
+                line.lstrip("#").strip().replace(" ", "-")
+                for cell in target.cells
+                if cell.cell_type == "markdown"
+                for line in cell.source.splitlines()
+                if line.startswith("#")
+            ]
             assert anchor in headings, link
 
 
@@ -161,12 +196,12 @@ def test_each_framework_zip_holds_every_chapter_and_its_student_notebooks(
         top = ZIP.format(framework).removesuffix(".zip")
         for chapter in CHAPTERS:
             name = f"book_{chapter}_{framework}.ipynb"
-            assert (archive.read(f"{top}/notebooks/{name}")
-                    == (downloads / name).read_bytes())
+            assert archive.read(f"{top}/notebooks/{name}") == (downloads / name).read_bytes()
         students = [n for n in names if n.startswith(f"{top}/exercises/")]
         exercises = Course.open(DEFAULT_COURSE).exercises()
-        assert sorted(students) == sorted(f"{top}/exercises/{name}_{framework}.ipynb"
-                                          for name in exercises)
+        assert sorted(students) == sorted(
+            f"{top}/exercises/{name}_{framework}.ipynb" for name in exercises
+        )
         assert len(names) == len(CHAPTERS) + len(exercises)
 
 
@@ -175,13 +210,19 @@ def test_the_theme_download_button_offers_the_framework_notebooks_not_the_source
     built_book, chapter
 ):
     html = page(built_book / "book" / f"{chapter}.html")
-    items = [(a.get("href"), a.get_text(" ", strip=True))
-             for a in html.select(".dropdown-download-buttons .dropdown-menu a")]
+    items = [
+        (a.get("href"), a.get_text(" ", strip=True))
+        for a in html.select(".dropdown-download-buttons .dropdown-menu a")
+    ]
     assert items == [
-        *[(f"../_downloads/notebooks/book_{chapter}_{fw}.ipynb", f"{label} .ipynb")
-          for fw, label in zip(FRAMEWORKS, ["PyTorch", "MXNet", "MindSpore"])],
-        *[(f"../_downloads/{ZIP.format(fw)}", f"All {label} .zip")
-          for fw, label in zip(FRAMEWORKS, ["PyTorch", "MXNet", "MindSpore"])],
+        *[
+            (f"../_downloads/notebooks/book_{chapter}_{fw}.ipynb", f"{label} .ipynb")
+            for fw, label in zip(FRAMEWORKS, ["PyTorch", "MXNet", "MindSpore"])
+        ],
+        *[
+            (f"../_downloads/{ZIP.format(fw)}", f"All {label} .zip")
+            for fw, label in zip(FRAMEWORKS, ["PyTorch", "MXNet", "MindSpore"])
+        ],
     ]
     assert not html.select(".btn-download-source-button")
 
@@ -203,8 +244,9 @@ def reruns(downloads) -> dict[tuple[str, str], nbformat.NotebookNode]:
     def run(case):
         notebook = read(downloads, *case)
         with tempfile.TemporaryDirectory() as folder:
-            NotebookClient(notebook, timeout=600, resources={"metadata": {"path": folder}}
-                           ).execute(env={**os.environ, "OMP_NUM_THREADS": "1"})
+            NotebookClient(notebook, timeout=600, resources={"metadata": {"path": folder}}).execute(
+                env={**os.environ, "OMP_NUM_THREADS": "1"}
+            )
         return case, notebook
 
     with ThreadPoolExecutor(max_workers=max(1, min(4, len(os.sched_getaffinity(0))))) as pool:
@@ -218,12 +260,16 @@ def test_a_downloaded_notebook_runs_on_its_own_and_prints_what_it_shows(
 ):
     """Run in a fresh kernel outside the book, it prints what the book shows (addresses
     of objects in memory aside)."""
+
     def lines(text):
         return re.sub(r"0x[0-9a-f]+", "0x…", text).splitlines()
 
     again = reruns[(chapter, framework)]
-    errors = [out.ename for cell in code(again) for out in cell.outputs
-              if out.output_type == "error" and "raises-exception" not in cell.metadata.get(
-                  "tags", [])]
+    errors = [
+        out.ename
+        for cell in code(again)
+        for out in cell.outputs
+        if out.output_type == "error" and "raises-exception" not in cell.metadata.get("tags", [])
+    ]
     assert errors == []
     assert lines(printed(again)) == lines(printed(read(downloads, chapter, framework)))

@@ -23,19 +23,36 @@ from page_assets import icons  # noqa: E402
 
 CHAPTERS = ["accessing", "initialization", "tying", "deferred", "saving"]
 # What makes a browser fetch something: (tag, attribute), and <link> by its rel.
-FETCHED = [("script", "src"), ("img", "src"), ("iframe", "src"), ("source", "src"),
-           ("video", "src"), ("audio", "src"), ("embed", "src"), ("object", "data"),
-           ("input", "src")]
-LINK_RELS = {"stylesheet", "icon", "shortcut", "preload", "modulepreload", "prefetch",
-             "manifest", "apple-touch-icon"}
+FETCHED = [
+    ("script", "src"),
+    ("img", "src"),
+    ("iframe", "src"),
+    ("source", "src"),
+    ("video", "src"),
+    ("audio", "src"),
+    ("embed", "src"),
+    ("object", "data"),
+    ("input", "src"),
+]
+LINK_RELS = {
+    "stylesheet",
+    "icon",
+    "shortcut",
+    "preload",
+    "modulepreload",
+    "prefetch",
+    "manifest",
+    "apple-touch-icon",
+}
 _CSS_URL = re.compile(r"""url\(\s*['"]?([^'")]+)['"]?\s*\)|@import\s+['"]([^'"]+)['"]""")
 _OUTSIDE = re.compile(r"^(?:[a-z][a-z0-9+.-]*:)?//", re.IGNORECASE)
 
 
 def pages(built_book: Path) -> list[Path]:
     """The book's pages (the theme's templates in _static are copied there, not served)."""
-    return sorted(p for p in built_book.rglob("*.html")
-                  if p.relative_to(built_book).parts[0] != "_static")
+    return sorted(
+        p for p in built_book.rglob("*.html") if p.relative_to(built_book).parts[0] != "_static"
+    )
 
 
 def fetched_references(html: Path) -> list[tuple[str, str]]:
@@ -55,8 +72,10 @@ def fetched_references(html: Path) -> list[tuple[str, str]]:
         found += [("<style>", a or b) for a, b in _CSS_URL.findall(style.get_text())]
     # Inline scripts that name an address outside, as thebe's configuration did.
     for script in soup.find_all("script", src=False):
-        found += [("inline <script>", url)
-                  for url in re.findall(r"""["'`]((?:https?:)?//[^"'`\s]+)""", script.get_text())]
+        found += [
+            ("inline <script>", url)
+            for url in re.findall(r"""["'`]((?:https?:)?//[^"'`\s]+)""", script.get_text())
+        ]
     return found
 
 
@@ -79,8 +98,9 @@ def local_target(origin: Path, address: str) -> Path | None:
 def test_no_page_makes_the_browser_fetch_anything_from_outside_the_build(built_book):
     outside = {}
     for html in pages(built_book):
-        found = [f"{what} {address}" for what, address in fetched_references(html)
-                 if is_outside(address)]
+        found = [
+            f"{what} {address}" for what, address in fetched_references(html) if is_outside(address)
+        ]
         if found:
             outside[str(html.relative_to(built_book))] = found
     assert outside == {}
@@ -112,13 +132,19 @@ def test_everything_a_page_fetches_is_in_the_build(built_book):
 
 def test_mathjax_comes_from_the_build_with_its_licence(built_book):
     tying = page(built_book / "book" / "tying.html")
-    sources = [s["src"].split("?")[0] for s in tying.find_all("script", src=True)
-               if "mathjax" in s["src"]]
+    sources = [
+        s["src"].split("?")[0] for s in tying.find_all("script", src=True) if "mathjax" in s["src"]
+    ]
     assert sources == ["../_static/mathjax/startup.js"]
     mathjax = built_book / "_static" / "mathjax"
     assert "Apache License" in (mathjax / "LICENSE").read_text()
-    for component in ["core.js", "input/tex.js", "output/chtml.js",
-                      "output/chtml/fonts/tex.js", "a11y/assistive-mml.js"]:
+    for component in [
+        "core.js",
+        "input/tex.js",
+        "output/chtml.js",
+        "output/chtml/fonts/tex.js",
+        "a11y/assistive-mml.js",
+    ]:
         assert (mathjax / component).is_file(), component
     assert list((mathjax / "output" / "chtml" / "fonts" / "woff-v2").glob("*.woff"))
 
@@ -148,8 +174,9 @@ def test_every_page_has_a_favicon_and_the_root_answers_for_favicon_ico(built_boo
     for html in pages(built_book):
         if "http-equiv" in html.read_text(encoding="utf-8").lower():
             continue  # the root's redirect
-        icons_ = [link for link in page(html).find_all("link", href=True)
-                  if "icon" in link.get("rel", [])]
+        icons_ = [
+            link for link in page(html).find_all("link", href=True) if "icon" in link.get("rel", [])
+        ]
         assert icons_, html
         assert local_target(html, icons_[0]["href"]).is_file()
     assert (built_book / "favicon.ico").read_bytes()[:4] == b"\x00\x00\x01\x00"
@@ -170,8 +197,7 @@ def test_every_image_has_alt_text_and_every_output_figure_a_numbered_caption(bui
 
 
 @pytest.mark.parametrize(("chapter", "figures"), [("initialization", 2), ("tying", 1)])
-def test_a_figure_that_each_tab_draws_has_one_number_in_every_tab(built_book, chapter,
-                                                                 figures):
+def test_a_figure_that_each_tab_draws_has_one_number_in_every_tab(built_book, chapter, figures):
     soup = page(built_book / "book" / f"{chapter}.html")
     by_tab: dict[str, list[str]] = {}
     for tab_set in soup.select("div.sd-tab-set.framework-tabs"):
@@ -180,7 +206,8 @@ def test_a_figure_that_each_tab_draws_has_one_number_in_every_tab(built_book, ch
         for label, content in zip(labels, contents):
             by_tab.setdefault(label["data-sync-id"], []).extend(
                 re.match(r"Fig\. (\d+\.\d+)", f.get_text(" ", strip=True)).group(1)
-                for f in content.select("figcaption"))
+                for f in content.select("figcaption")
+            )
     number = CHAPTERS.index(chapter) + 1
     expected = [f"{number}.{n}" for n in range(1, figures + 1)]
     assert by_tab == {"pytorch": expected, "mxnet": expected, "mindspore": expected}
@@ -208,8 +235,7 @@ def test_helper_cells_are_hidden(built_book):
         cells = "".join(cell.get_text() for cell in page(html).select("div.cell"))
         assert "%xmode" not in cells and "Exception reporting mode" not in cells, html
     init = page(built_book / "book" / "initialization.html")
-    helper = [cell for cell in init.select("div.cell")
-              if "def plot_histogram" in cell.get_text()]
+    helper = [cell for cell in init.select("div.cell") if "def plot_histogram" in cell.get_text()]
     assert len(helper) == 1 and "tag_hide-input" in helper[0]["class"]
 
 
@@ -219,16 +245,20 @@ def test_the_repository_is_linked_and_cloned_from_its_configured_url(built_book)
         soup = page(built_book / "book" / f"{name}.html")
         assert soup.find("a", href=url), f"{name}: no repository button"
         blocks = [pre.get_text() for pre in soup.select("div.highlight pre")]
-        assert any(f"git clone {url}\n" in block and "make book" in block
-                   and "make test" in block for block in blocks), name
+        assert any(
+            f"git clone {url}\n" in block and "make book" in block and "make test" in block
+            for block in blocks
+        ), name
         assert "<this repository>" not in soup.get_text()
 
 
 def test_the_install_page_states_the_pinned_versions(built_book):
     soup = page(built_book / "book" / "install.html")
     table = soup.find("table")
-    rows = [tuple(td.get_text(strip=True) for td in tr.find_all("td"))
-            for tr in table.find("tbody").find_all("tr")]
+    rows = [
+        tuple(td.get_text(strip=True) for td in tr.find_all("td"))
+        for tr in table.find("tbody").find_all("tr")
+    ]
     assert rows == install_page.pins()
     assert {"torch", "mxnet", "mindspore", "numpy"} <= {name for name, _ in rows}
     assert "np.bool = bool" in soup.get_text()
@@ -256,8 +286,11 @@ def test_the_jupyterhub_button_opens_each_frameworks_notebook_of_the_chapter(bui
     hub = config["launch_buttons"]["jupyterhub_url"]
     soup = page(built_book / "book" / "tying.html")
     links = [a["href"] for a in soup.find_all("a", href=True) if a["href"].startswith(hub)]
-    assert [re.search(r"book_tying_(\w+)\.ipynb", unquote(link)).group(1)
-            for link in links] == ["pytorch", "mxnet", "mindspore"]
+    assert [re.search(r"book_tying_(\w+)\.ipynb", unquote(link)).group(1) for link in links] == [
+        "pytorch",
+        "mxnet",
+        "mindspore",
+    ]
     for link in links:
         assert "git-pull?repo=" in link and "branch=gh-pages" in link
         path = re.search(r"urlpath=lab/tree/[^/]+/([^&]+)", unquote(link)).group(1)
@@ -265,8 +298,7 @@ def test_the_jupyterhub_button_opens_each_frameworks_notebook_of_the_chapter(bui
     # No Binder, no Colab: they cannot hold the three frameworks.
     assert not soup.find("a", href=re.compile("mybinder|colab"))
     # A page without notebooks has nothing to launch.
-    assert not page(built_book / "book" / "install.html").find(
-        "a", href=re.compile(re.escape(hub)))
+    assert not page(built_book / "book" / "install.html").find("a", href=re.compile(re.escape(hub)))
 
 
 def test_only_pages_with_formulas_load_mathjax(built_book):

@@ -28,7 +28,8 @@ MATH = {"book/initialization.html": 1, "book/tying.html": 1}
 def book_pages(html: Path) -> list[str]:
     """Every page a reader can reach, the root's redirect and the search page included."""
     return ["index.html", "search.html", "genindex.html"] + [
-        f"book/{p.name}" for p in sorted((html / "book").glob("*.html"))]
+        f"book/{p.name}" for p in sorted((html / "book").glob("*.html"))
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -54,8 +55,11 @@ def test_no_page_logs_an_error_or_a_warning_to_the_console(built_book, site, chr
     logged = {}
     for name in book_pages(built_book):
         open_page(chromium, site + name)
-        messages = [f"{e['level']}: {e['message']}" for e in chromium.get_log("browser")
-                    if e["level"] in ("SEVERE", "WARNING")]
+        messages = [
+            f"{e['level']}: {e['message']}"
+            for e in chromium.get_log("browser")
+            if e["level"] in ("SEVERE", "WARNING")
+        ]
         if messages:
             logged[name] = messages
     assert logged == {}
@@ -111,7 +115,8 @@ def test_no_output_lies_beyond_the_column_in_any_framework(site, chromium, chapt
         open_page(chromium, f"{site}book/{chapter}.html?framework={framework}")
         assert chromium.execute_script(SHOWN_OUTPUTS) > 0
         page_width = chromium.execute_script(
-            "return [document.documentElement.scrollWidth, window.innerWidth]")
+            "return [document.documentElement.scrollWidth, window.innerWidth]"
+        )
         assert page_width[0] <= page_width[1], f"{framework}: the page scrolls sideways"
         found = chromium.execute_script(OVERFLOWING)
         if found:

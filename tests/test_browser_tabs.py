@@ -32,11 +32,16 @@ def html(tmp_path_factory) -> Path:
     first = "# First\n\n" + "Text between.\n\n".join(tab_set(n) for n in (1, 2, 3))
     # The third set has no MXNet cell: its MXNet tab says so.
     second = (
-        "# Second\n\n" + tab_set(1) + "Text.\n\n" + tab_set(2) + "Text.\n\n"
+        "# Second\n\n"
+        + tab_set(1)
+        + "Text.\n\n"
+        + tab_set(2)
+        + "Text.\n\n"
         + tab_set(3, "pytorch", "mindspore")
     )
-    result = build(tmp, {"index": first, "second": second}, like_book=True,
-                   sphinx_config=ALLOW_MISSING_TABS)
+    result = build(
+        tmp, {"index": first, "second": second}, like_book=True, sphinx_config=ALLOW_MISSING_TABS
+    )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return tmp / "out" / "_build" / "html"
 
@@ -64,8 +69,9 @@ def printed(content: WebElement) -> str:
     """What the cells of one tab content printed, as the browser renders it."""
     outputs = content.find_elements(By.CSS_SELECTOR, ".cell_output")
     if not outputs:
-        return " ".join(note.text for note in content.find_elements(
-            By.CSS_SELECTOR, ".framework-missing"))
+        return " ".join(
+            note.text for note in content.find_elements(By.CSS_SELECTOR, ".framework-missing")
+        )
     return " ".join(out.text for out in outputs)
 
 
@@ -219,6 +225,9 @@ def test_reading_the_pages_logs_nothing_to_the_console(reader):
     reader.open("second.html?framework=pytorch")
     reader.open("index.html?framework=MindSpore")
     reader.open("second.html?framework=tensorflow")
-    logged = [f"{entry['level']}: {entry['message']}" for entry in reader.console()
-              if entry["level"] in ("SEVERE", "WARNING")]
+    logged = [
+        f"{entry['level']}: {entry['message']}"
+        for entry in reader.console()
+        if entry["level"] in ("SEVERE", "WARNING")
+    ]
     assert logged == []

@@ -94,10 +94,14 @@ def test_giving_only_the_first_input_size_initializes_only_the_first_layer(html)
     for framework in FRAMEWORKS:
         first = value(outputs[framework], "first layer weight shape before the first pass")
         assert shape(first) == (256, 20), framework
-    assert (value(outputs["pytorch"], "output layer weight before the first pass")
-            == "<UninitializedParameter>")
+    assert (
+        value(outputs["pytorch"], "output layer weight before the first pass")
+        == "<UninitializedParameter>"
+    )
     assert shape(value(outputs["mxnet"], "output layer weight shape before the first pass")) == (
-        10, 0)
+        10,
+        0,
+    )
     for framework in ("pytorch", "mxnet"):
         after = value(outputs[framework], "output layer weight shape after the first pass")
         assert shape(after) == (10, 256), framework

@@ -105,8 +105,9 @@ def test_custom_initializer_draws_half_zeros_and_magnitudes_from_5_to_10(html, f
 
 @pytest.mark.parametrize("framework", FRAMEWORKS)
 def test_custom_initializer_fills_the_weights_of_both_layers_and_no_bias(html, framework):
-    init_lines = [line for line in outputs_of(html, framework).splitlines()
-                  if line.startswith("Init ")]
+    init_lines = [
+        line for line in outputs_of(html, framework).splitlines() if line.startswith("Init ")
+    ]
     assert any(line.endswith("(8, 4)") for line in init_lines), init_lines
     assert any(line.endswith("(1, 8)") for line in init_lines), init_lines
     assert all("weight" in line for line in init_lines), init_lines
@@ -126,4 +127,3 @@ def test_each_framework_tab_draws_its_own_two_histograms(html):
     """The untagged histogram cells drew their own framework's weights in each run."""
     assert figures_outside_tabs(html) == 0
     assert images_in_tabs(html) == {framework: 2 for framework in FRAMEWORKS}
-

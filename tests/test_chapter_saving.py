@@ -25,25 +25,74 @@ pytestmark = [pytest.mark.slow, pytest.mark.book]
 LOGIT_TOLERANCE = 1e-4
 # What each framework's own file holds for the chapter's first network, in its own order.
 SAVED_NAMES = {
-    "pytorch": ["0.weight", "0.bias", "1.weight", "1.bias", "1.running_mean", "1.running_var",
-                "1.num_batches_tracked", "3.weight", "3.bias"],
-    "mxnet": ["0.weight", "0.bias", "1.gamma", "1.beta", "1.running_mean", "1.running_var",
-              "3.weight", "3.bias"],
-    "mindspore": ["0.weight", "0.bias", "1.moving_mean", "1.moving_variance", "1.gamma",
-                  "1.beta", "3.weight", "3.bias"],
+    "pytorch": [
+        "0.weight",
+        "0.bias",
+        "1.weight",
+        "1.bias",
+        "1.running_mean",
+        "1.running_var",
+        "1.num_batches_tracked",
+        "3.weight",
+        "3.bias",
+    ],
+    "mxnet": [
+        "0.weight",
+        "0.bias",
+        "1.gamma",
+        "1.beta",
+        "1.running_mean",
+        "1.running_var",
+        "3.weight",
+        "3.bias",
+    ],
+    "mindspore": [
+        "0.weight",
+        "0.bias",
+        "1.moving_mean",
+        "1.moving_variance",
+        "1.gamma",
+        "1.beta",
+        "3.weight",
+        "3.bias",
+    ],
 }
 # The name map from PyTorch's names each tab prints, for the digits network.
 NAME_MAPS = {
-    "pytorch": {name: name for name in ["0.weight", "0.bias", "1.weight", "1.bias",
-                                        "1.running_mean", "1.running_var",
-                                        "1.num_batches_tracked", "5.weight", "5.bias"]},
-    "mxnet": {"0.weight": "0.weight", "0.bias": "0.bias", "1.weight": "1.gamma",
-              "1.bias": "1.beta", "1.running_mean": "1.running_mean",
-              "1.running_var": "1.running_var", "5.weight": "5.weight", "5.bias": "5.bias"},
-    "mindspore": {"0.weight": "0.weight", "0.bias": "0.bias", "1.weight": "1.gamma",
-                  "1.bias": "1.beta", "1.running_mean": "1.moving_mean",
-                  "1.running_var": "1.moving_variance", "5.weight": "5.weight",
-                  "5.bias": "5.bias"},
+    "pytorch": {
+        name: name
+        for name in [
+            "0.weight",
+            "0.bias",
+            "1.weight",
+            "1.bias",
+            "1.running_mean",
+            "1.running_var",
+            "1.num_batches_tracked",
+            "5.weight",
+            "5.bias",
+        ]
+    },
+    "mxnet": {
+        "0.weight": "0.weight",
+        "0.bias": "0.bias",
+        "1.weight": "1.gamma",
+        "1.bias": "1.beta",
+        "1.running_mean": "1.running_mean",
+        "1.running_var": "1.running_var",
+        "5.weight": "5.weight",
+        "5.bias": "5.bias",
+    },
+    "mindspore": {
+        "0.weight": "0.weight",
+        "0.bias": "0.bias",
+        "1.weight": "1.gamma",
+        "1.bias": "1.beta",
+        "1.running_mean": "1.moving_mean",
+        "1.running_var": "1.moving_variance",
+        "5.weight": "5.weight",
+        "5.bias": "5.bias",
+    },
 }
 
 
@@ -72,8 +121,11 @@ def listing(output: str, after: str) -> list[tuple[str, ...]]:
 
 def shared_output(html, text: str) -> str:
     """The output of the one untagged cell, shown once outside the tabs, that printed text."""
-    found = [out.get_text() for out in page(html).select("div.cell_output")
-             if text in out.get_text() and out.find_parent("div", class_="sd-tab-set") is None]
+    found = [
+        out.get_text()
+        for out in page(html).select("div.cell_output")
+        if text in out.get_text() and out.find_parent("div", class_="sd-tab-set") is None
+    ]
     assert len(found) == 1, f"{len(found)} shared outputs contain {text!r}"
     return found[0]
 
@@ -95,8 +147,10 @@ def tab_tables(html) -> list[dict[str, list[list[str]]]]:
 
 
 def rows_of(table) -> list[list[str]]:
-    return [[cell.get_text(strip=True) for cell in row.find_all(["td", "th"])]
-            for row in table.select("tr")]
+    return [
+        [cell.get_text(strip=True) for cell in row.find_all(["td", "th"])]
+        for row in table.select("tr")
+    ]
 
 
 def text_table(html) -> list[list[str]]:
@@ -123,8 +177,11 @@ def test_a_reloaded_network_gives_exactly_the_same_outputs(html, framework):
 @pytest.mark.parametrize("framework", FRAMEWORKS)
 def test_the_file_holds_names_and_arrays_batchnorm_statistics_included(html, framework):
     output = outputs(html, "the file holds")[framework]
-    kind = {"pytorch": "OrderedDict of Tensor", "mxnet": "dict of NDArray",
-            "mindspore": "dict of Parameter"}[framework]
+    kind = {
+        "pytorch": "OrderedDict of Tensor",
+        "mxnet": "dict of NDArray",
+        "mindspore": "dict of Parameter",
+    }[framework]
     assert value(output, "the file holds") == kind
     assert [name for name, _ in listing(output, "the file holds")] == SAVED_NAMES[framework]
     assert value(output, "running mean restored") == "True"
@@ -155,8 +212,10 @@ def test_the_npz_file_keeps_the_names_and_round_trips_exactly(html, framework):
     rows = [line.split() for line in output.splitlines() if line.startswith("  ")]
     assert [row[0] for row in rows] == SAVED_NAMES[framework]
     dtypes = {row[0]: row[-1] for row in rows}
-    assert all(dtype == ("int64" if name.endswith("num_batches_tracked") else "float32")
-               for name, dtype in dtypes.items()), dtypes
+    assert all(
+        dtype == ("int64" if name.endswith("num_batches_tracked") else "float32")
+        for name, dtype in dtypes.items()
+    ), dtypes
     assert number(output, "largest difference after the .npz round trip") == 0
 
 
@@ -199,20 +258,31 @@ def test_layouts_are_checked_by_computing_the_layers(html, framework):
 @pytest.mark.parametrize("framework", FRAMEWORKS)
 def test_exactly_one_lstm_gate_order_reproduces_each_framework(html, framework):
     output = layout_checks(html)
-    assert ast.literal_eval(value(output, "LSTM gate orders that reproduce the output")) == [
-        "ifgo"]
+    assert ast.literal_eval(value(output, "LSTM gate orders that reproduce the output")) == ["ifgo"]
 
 
 # The traps
 
 
 TRAPS = {
-    "pytorch": {"BatchNorm": "momentum=0.1, eps=1e-05", "LayerNorm": "eps=1e-05",
-                "Conv2d": "padding=0, bias=True", "divides": "n - 1"},
-    "mxnet": {"BatchNorm": "momentum=0.9, epsilon=1e-05", "LayerNorm": "epsilon=1e-05",
-              "Conv2d": "padding=(0, 0), use_bias=True", "divides": "n"},
-    "mindspore": {"BatchNorm": "momentum=0.9, eps=1e-05", "LayerNorm": "epsilon=1e-07",
-                  "Conv2d": "pad_mode='same', has_bias=False", "divides": "n - 1"},
+    "pytorch": {
+        "BatchNorm": "momentum=0.1, eps=1e-05",
+        "LayerNorm": "eps=1e-05",
+        "Conv2d": "padding=0, bias=True",
+        "divides": "n - 1",
+    },
+    "mxnet": {
+        "BatchNorm": "momentum=0.9, epsilon=1e-05",
+        "LayerNorm": "epsilon=1e-05",
+        "Conv2d": "padding=(0, 0), use_bias=True",
+        "divides": "n",
+    },
+    "mindspore": {
+        "BatchNorm": "momentum=0.9, eps=1e-05",
+        "LayerNorm": "epsilon=1e-07",
+        "Conv2d": "pad_mode='same', has_bias=False",
+        "divides": "n - 1",
+    },
 }
 
 
@@ -246,7 +316,8 @@ def test_mxnet_updates_the_statistics_in_the_backward_pass(html):
 def test_mindspore_stores_the_converted_momentum(html):
     output = outputs(html, "weight of the new batch")["mindspore"]
     assert number(output, "momentum attribute of a layer made with the default") == pytest.approx(
-        0.1)
+        0.1
+    )
 
 
 # Moving the trained network
@@ -284,8 +355,10 @@ def test_moved_logits_match_pytorch_within_the_stated_tolerance(html, framework)
 def test_the_text_states_the_tolerance_and_the_numbers(html):
     text = page(html).get_text()
     assert "tolerance of 1e-4" in text
-    largest = number(outputs(html, "largest logit, in absolute value")["mxnet"],
-                     "largest logit, in absolute value")
+    largest = number(
+        outputs(html, "largest logit, in absolute value")["mxnet"],
+        "largest logit, in absolute value",
+    )
     assert 1 < largest < 100  # the float32 argument: a few 1e-7 steps times this magnitude
     source = number(shared_output(html, "PyTorch test accuracy"), "PyTorch test accuracy")
     assert f"from {source:.3f} to" in text
@@ -305,11 +378,19 @@ def test_without_the_map_the_batchnorm_state_is_lost(html):
     source = number(shared_output(html, "PyTorch test accuracy"), "PyTorch test accuracy")
     assert value(out["pytorch"], "strict loading") == "RuntimeError"
     assert ast.literal_eval(value(out["pytorch"], "not strict, missing")) == [
-        "1.weight", "1.bias", "1.running_mean", "1.running_var"]
+        "1.weight",
+        "1.bias",
+        "1.running_mean",
+        "1.running_var",
+    ]
     assert value(out["mxnet"], "strict loading") == "AssertionError"
     assert "Parameter '1.gamma' is missing" in out["mxnet"]
     assert ast.literal_eval(value(out["mindspore"], "not loaded")) == [
-        "1.moving_mean", "1.moving_variance", "1.gamma", "1.beta"]
+        "1.moving_mean",
+        "1.moving_variance",
+        "1.gamma",
+        "1.beta",
+    ]
     assert "1.running_mean" in ast.literal_eval(value(out["mindspore"], "unused"))
     accuracy = {fw: number(out[fw], "test accuracy without the map") for fw in FRAMEWORKS}
     # PyTorch and MindSpore lose the running statistics and predict worse, by the same amount.
@@ -331,7 +412,8 @@ def drift(output: str) -> dict[int, dict[str, dict[str, float]]]:
             # "<1e-05" is the chapter's bound for float32 rounding: read as that bound
             found[int(match.group(1))] = {
                 part.split()[0]: named_numbers(part.replace("<1e-05", "1e-05"))
-                for part in match.group(2).split(" | ")}
+                for part in match.group(2).split(" | ")
+            }
     return found
 
 
@@ -382,7 +464,8 @@ def test_the_text_states_the_drift_numbers(html):
     (copied_logits,) = stated(text, r"the logits differ by (\d\S*?)\.")
     for framework in FRAMEWORKS:
         assert number(out[framework], "after 30 batches, momentum copied") == pytest.approx(
-            copied_logits, rel=0.1)
+            copied_logits, rel=0.1
+        )
 
 
 def test_each_tab_draws_its_own_drift_figure(html):
@@ -395,7 +478,9 @@ def test_onnx_export_runs_where_the_packages_allow(html):
     assert "No module named 'onnxscript'" in out["pytorch"]
     assert "ImportError: Onnx and protobuf need to be installed" in out["mxnet"]
     assert ast.literal_eval(value(out["mxnet"], "exported graph")) == [
-        "digits_cnn-0000.params", "digits_cnn-symbol.json"]
+        "digits_cnn-0000.params",
+        "digits_cnn-symbol.json",
+    ]
     assert number(out["mindspore"], "exported") > 1000
 
 

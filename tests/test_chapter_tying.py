@@ -95,8 +95,11 @@ def gradient_norms(step: dict) -> dict[str, float]:
 
 def test_the_digits_are_1797_images_of_64_pixels_in_10_classes(html):
     """The untagged cell that loads them printed the same in every framework: once."""
-    shared = [out.get_text() for out in page(html).select("div.cell_output")
-              if "features:" in out.get_text()]
+    shared = [
+        out.get_text()
+        for out in page(html).select("div.cell_output")
+        if "features:" in out.get_text()
+    ]
     assert len(shared) == 1
     assert value(shared[0], "features") == "(1797, 64), classes: 10"
 

@@ -7,6 +7,7 @@ handing in files that shadow our package. Verdicts are decided in the grading pr
 each must earn 0 on the question it cheats, keep Part A's points (its answer is the
 reference), and leave the rest of the batch graded as usual.
 """
+
 from __future__ import annotations
 
 import textwrap
@@ -41,18 +42,26 @@ NOOP_CHECKS = "def check_tied_grad(*a, **k):\n    pass\ncheck_tied_grad_random =
 NOOP_PROBE = "def probe_cell(*a, **k):\n    pass\n"
 
 CHEATS = [
-    Cheat("checks-replaced-by-no-ops", """
+    Cheat(
+        "checks-replaced-by-no-ops",
+        """
         from pmcheck import tying
         tying.check_tied_grad = tying.check_tied_grad_random = lambda *a, **k: None
-        """),
-    Cheat("helpers-replaced-by-no-ops", """
+        """,
+    ),
+    Cheat(
+        "helpers-replaced-by-no-ops",
+        """
         from pmcheck import common, question, tying
         common.fail = common.expect = lambda *a, **k: None
         question.Question.verdict = lambda self, *a, **k: None
         tying._judge_tied_grad = lambda *a, **k: None
         tying.TIED_GRAD.judge = lambda *a, **k: None
-        """),
-    Cheat("fake-modules-in-sys-modules", """
+        """,
+    ),
+    Cheat(
+        "fake-modules-in-sys-modules",
+        """
         import sys, types
         import pmcheck
         fake = types.ModuleType("pmcheck.tying")
@@ -61,8 +70,11 @@ CHEATS = [
         probing = types.ModuleType("pmcheck.probing")
         probing.probe_cell = lambda *a, **k: None
         sys.modules["pmcheck.probing"] = pmcheck.probing = probing
-        """),
-    Cheat("import-hook-in-builtins", """
+        """,
+    ),
+    Cheat(
+        "import-hook-in-builtins",
+        """
         import builtins
         _real_import = builtins.__import__
 
@@ -76,15 +88,21 @@ CHEATS = [
             return _real_import(name, *args, **kwargs)
 
         builtins.__import__ = _hooked
-        """),
-    Cheat("input-transformer-rewrites-later-cells", """
+        """,
+    ),
+    Cheat(
+        "input-transformer-rewrites-later-cells",
+        """
         def _blank(lines):
             text = "".join(lines)
             return ["pass\\n"] if "check" in text or "probe" in text else lines
 
         get_ipython().input_transformers_cleanup.append(_blank)
-        """),
-    Cheat("pre-run-cell-event", """
+        """,
+    ),
+    Cheat(
+        "pre-run-cell-event",
+        """
         def _before(info):
             import pmcheck.tying as tying
             tying.check_tied_grad = tying.check_tied_grad_random = lambda *a, **k: None
@@ -92,13 +110,19 @@ CHEATS = [
             question.Question.verdict = lambda self, *a, **k: None
 
         get_ipython().events.register("pre_run_cell", _before)
-        """),
-    Cheat("errors-and-error-status-hidden", """
+        """,
+    ),
+    Cheat(
+        "errors-and-error-status-hidden",
+        """
         _shell = get_ipython()
         _shell.set_custom_exc((BaseException,), lambda *a, **k: None)
         _shell.showtraceback = lambda *a, **k: None
-        """),
-    Cheat("settrace-rewrites-the-checks", """
+        """,
+    ),
+    Cheat(
+        "settrace-rewrites-the-checks",
+        """
         import sys
 
         def _tracer(frame, event, arg):
@@ -111,8 +135,11 @@ CHEATS = [
             return _tracer
 
         sys.settrace(_tracer)
-        """),
-    Cheat("inspect-reaches-the-calling-check", """
+        """,
+    ),
+    Cheat(
+        "inspect-reaches-the-calling-check",
+        """
         import inspect
 
         def _patch_callers():
@@ -132,20 +159,31 @@ CHEATS = [
         def tied_weight_grad(w, x):
             _patch_callers()
             return _real_grad(w, x)
-        """, defines_answer=True),
-    Cheat("math-and-numpy-isclose-patched", """
+        """,
+        defines_answer=True,
+    ),
+    Cheat(
+        "math-and-numpy-isclose-patched",
+        """
         import math
         import numpy
         math.isclose = lambda *a, **k: True
         numpy.isclose = numpy.allclose = lambda *a, **k: True
-        """),
-    Cheat("torch-allclose-patched", """
+        """,
+    ),
+    Cheat(
+        "torch-allclose-patched",
+        """
         import numpy
         import torch
         torch.allclose = torch.isclose = lambda *a, **k: True
         numpy.isclose = numpy.allclose = lambda *a, **k: True
-        """, frameworks=("pytorch",)),
-    Cheat("forged-probe-data", """
+        """,
+        frameworks=("pytorch",),
+    ),
+    Cheat(
+        "forged-probe-data",
+        """
         from IPython.display import publish_display_data
         import pmcheck.probing as probing
         _real = probing.probe_cell
@@ -161,14 +199,21 @@ CHEATS = [
         for guess in range(100):
             publish_display_data({probing.MIME: {"nonce": f"{guess:032x}", "index": 0,
                                                  "data": '{"value":1.0}'}})
-        """),
-    Cheat("files-beside-the-notebook-shadow-our-package",
-          "import numpy, torch, autograder, pmcheck", frameworks=("pytorch",),
-          files=(("pmcheck/__init__.py", ""), ("autograder/__init__.py", ""),
-                 ("pmcheck/tying.py", NOOP_CHECKS),
-                 ("pmcheck/probing.py", NOOP_PROBE),
-                 ("numpy.py", "isclose = allclose = lambda *a, **k: True\n"),
-                 ("torch.py", "allclose = lambda *a, **k: True\n"))),
+        """,
+    ),
+    Cheat(
+        "files-beside-the-notebook-shadow-our-package",
+        "import numpy, torch, autograder, pmcheck",
+        frameworks=("pytorch",),
+        files=(
+            ("pmcheck/__init__.py", ""),
+            ("autograder/__init__.py", ""),
+            ("pmcheck/tying.py", NOOP_CHECKS),
+            ("pmcheck/probing.py", NOOP_PROBE),
+            ("numpy.py", "isclose = allclose = lambda *a, **k: True\n"),
+            ("torch.py", "allclose = lambda *a, **k: True\n"),
+        ),
+    ),
 ]
 CASES = [(cheat, framework) for cheat in CHEATS for framework in cheat.frameworks]
 
@@ -178,12 +223,14 @@ def graded(tmp_path_factory):
     course = CourseCopy(DEFAULT_COURSE, tmp_path_factory.mktemp("cheats") / "course")
     for framework in FRAMEWORKS:
         name = f"tying_{framework}"
-        course.submit(f"honest-{framework}", "tying", name,
-                      course.solution_submission("tying", name))
+        course.submit(
+            f"honest-{framework}", "tying", name, course.solution_submission("tying", name)
+        )
     for cheat, framework in CASES:
         name = f"tying_{framework}"
-        nb = with_answers(course.solution_submission("tying", name),
-                          {"answer_tied_weight_grad": cheat.answer})
+        nb = with_answers(
+            course.solution_submission("tying", name), {"answer_tied_weight_grad": cheat.answer}
+        )
         path = course.submit(f"{cheat.label}-{framework}", "tying", name, nb)
         for relative, text in cheat.files:
             (path.parent / relative).parent.mkdir(parents=True, exist_ok=True)
@@ -199,10 +246,16 @@ def test_the_table_covers_every_class_of_cheat():
 
 #: The cheats that reach into the machinery (IPython, sys.modules, import hooks, tracing,
 #: frames) and so must be flagged for the instructor's review.
-FLAGGED = {"fake-modules-in-sys-modules", "import-hook-in-builtins",
-           "input-transformer-rewrites-later-cells", "pre-run-cell-event",
-           "errors-and-error-status-hidden", "settrace-rewrites-the-checks",
-           "inspect-reaches-the-calling-check", "forged-probe-data"}
+FLAGGED = {
+    "fake-modules-in-sys-modules",
+    "import-hook-in-builtins",
+    "input-transformer-rewrites-later-cells",
+    "pre-run-cell-event",
+    "errors-and-error-status-hidden",
+    "settrace-rewrites-the-checks",
+    "inspect-reaches-the-calling-check",
+    "forged-probe-data",
+}
 
 
 @pytest.mark.parametrize("framework", FRAMEWORKS)
@@ -211,16 +264,18 @@ def test_honest_submissions_in_the_batch_get_full_marks(graded, framework):
     assert (result.score, result.problems) == (result.max_score, [])
 
 
-@pytest.mark.parametrize("cheat, framework", CASES,
-                         ids=[f"{cheat.label}-{framework}" for cheat, framework in CASES])
+@pytest.mark.parametrize(
+    "cheat, framework", CASES, ids=[f"{cheat.label}-{framework}" for cheat, framework in CASES]
+)
 def test_cheat_earns_nothing_on_the_question_it_cheats(graded, cheat, framework):
     result = graded[f"{cheat.label}-{framework}"]
     scores = {q.grade_id: q.score for q in result.questions}
     assert scores == {"tied_layers_are_one_object": 4, "tied_grad_is_sum": 0}, result
 
 
-@pytest.mark.parametrize("cheat, framework", CASES,
-                         ids=[f"{cheat.label}-{framework}" for cheat, framework in CASES])
+@pytest.mark.parametrize(
+    "cheat, framework", CASES, ids=[f"{cheat.label}-{framework}" for cheat, framework in CASES]
+)
 def test_reaching_into_the_machinery_is_flagged_for_review(graded, cheat, framework):
     result = graded[f"{cheat.label}-{framework}"]
     if cheat.label in FLAGGED:

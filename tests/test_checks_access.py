@@ -1,4 +1,5 @@
 """Do the access checks pass right answers, catch wrong ones and forged probe data, and say why?"""
+
 from __future__ import annotations
 
 import re
@@ -37,34 +38,51 @@ def test_the_judges_parameter_names_are_each_frameworks_own(framework):
     """Are the names and shapes the judge expects, from a net's description alone, the ones
     the framework gives the net built from it (MXNet: each layer's names and shapes)?"""
     fw = frameworks.get(framework)
-    specs = (access.PARAM_SHAPES.specs("public", framework)
-             + access.PARAM_SHAPES.specs("custom", framework)
-             + access.PARAM_SHAPES.specs("random", framework, trials=20))
+    specs = (
+        access.PARAM_SHAPES.specs("public", framework)
+        + access.PARAM_SHAPES.specs("custom", framework)
+        + access.PARAM_SHAPES.specs("random", framework, trials=20)
+    )
     for spec in specs:
         net = access.build(fw, spec["net"], spec["d"])
         own = {name: fw.shape(p) for name, p in fw.named_parameters(net).items()}
         layers = access.layers(framework, spec["net"])
         if framework == "mxnet":
             assert access.expected_parameters(framework, spec["net"]) is None
-            by_layer = Counter(tuple(sorted((name.split("_", 1)[1], shape)
-                                            for name, shape in own.items()
-                                            if name.split("_", 1)[0] == prefix))
-                               for prefix in {name.split("_", 1)[0] for name in own})
+            by_layer = Counter(
+                tuple(
+                    sorted(
+                        (name.split("_", 1)[1], shape)
+                        for name, shape in own.items()
+                        if name.split("_", 1)[0] == prefix
+                    )
+                )
+                for prefix in {name.split("_", 1)[0] for name in own}
+            )
             assert by_layer == Counter(tuple(sorted(leaves)) for _, _, leaves in layers)
         else:
             assert list(own.items()) == list(
-                access.expected_parameters(framework, spec["net"]).items())
+                access.expected_parameters(framework, spec["net"]).items()
+            )
 
 
 def test_the_chapter_nets_parameters_are_known_from_their_description():
     assert access.expected_parameters("pytorch", access.example_mlp("pytorch")) == {
-        "0.weight": (8, 4), "0.bias": (8,), "2.weight": (1, 8), "2.bias": (1,)}
+        "0.weight": (8, 4),
+        "0.bias": (8,),
+        "2.weight": (1, 8),
+        "2.bias": (1,),
+    }
     rgnet = access.expected_parameters("pytorch", access.rgnet("pytorch"))
     assert len(rgnet) == 18 and rgnet["0.block 3.2.weight"] == (4, 8)
     custom = access.expected_parameters("mindspore", access.custom_net())
     assert custom["0.encoder.2.moving_variance"] == (6,) and "0.head.bias" not in custom
     assert [kind for _, kind, _ in access.layers("mxnet", access.custom_net())] == [
-        "dense", "norm", "dense", "dense"]
+        "dense",
+        "norm",
+        "dense",
+        "dense",
+    ]
 
 
 def test_random_nets_are_nested_and_differ():
@@ -82,8 +100,7 @@ def honest(question, answer, framework, spec):
 
 def test_a_truth_emptied_to_match_an_empty_answer_fails():
     question = access.PARAM_SHAPES
-    spec, data = honest(question, lambda net: {}, "pytorch",
-                        question.specs("public", "pytorch")[1])
+    spec, data = honest(question, lambda net: {}, "pytorch", question.specs("public", "pytorch")[1])
     assert "an empty dict" in question.verdict("pytorch", spec, data)
     assert question.verdict("pytorch", spec, {**data, "truth": []}) == MALFORMED
 
@@ -91,8 +108,9 @@ def test_a_truth_emptied_to_match_an_empty_answer_fails():
 def test_a_truth_renamed_to_match_a_hard_coded_answer_fails():
     question = access.PARAM_SHAPES
     answer = {"0.weight": (8, 4), "0.bias": (8,), "2.weight": (1, 8), "2.bias": (1,)}
-    spec, data = honest(question, lambda net: answer, "pytorch",
-                        question.specs("public", "pytorch")[1])
+    spec, data = honest(
+        question, lambda net: answer, "pytorch", question.specs("public", "pytorch")[1]
+    )
     assert "the nested net rgnet" in question.verdict("pytorch", spec, data)
     forged = {**data, "truth": [[name, list(shape)] for name, shape in answer.items()]}
     assert question.verdict("pytorch", spec, forged) == MALFORMED
@@ -101,16 +119,19 @@ def test_a_truth_renamed_to_match_a_hard_coded_answer_fails():
 def test_a_forged_mxnet_truth_must_fit_the_net_layer_by_layer():
     question = access.PARAM_SHAPES
     spec = question.specs("custom", "mxnet")[0]
-    spec, data = honest(question, lambda net: {n: p.shape for n, p in
-                                               net.collect_params().items()}, "mxnet", spec)
+    spec, data = honest(
+        question, lambda net: {n: p.shape for n, p in net.collect_params().items()}, "mxnet", spec
+    )
     assert question.verdict("mxnet", spec, data) is None
     # the BatchNorm's running statistics left out of both the truth and the answer
     kept = [[name, shape] for name, shape in data["truth"] if "running" not in name]
     answer = [entry for entry in data["answer"] if "running" not in entry["key"]]
     assert question.verdict("mxnet", spec, {**data, "truth": kept, "answer": answer}) == MALFORMED
     # one layer's parameters under two prefixes
-    moved = [[name.replace("batchnorm", "dense") if "beta" in name else name, shape]
-             for name, shape in data["truth"]]
+    moved = [
+        [name.replace("batchnorm", "dense") if "beta" in name else name, shape]
+        for name, shape in data["truth"]
+    ]
     assert question.verdict("mxnet", spec, {**data, "truth": moved}) == MALFORMED
     # a kind of parameter no MXNet layer has
     renamed = [[name.replace("weight", "kernel"), shape] for name, shape in data["truth"]]
@@ -137,15 +158,17 @@ def reference_block_bias(rgnet, i):
 @pytest.mark.parametrize("framework", FRAMEWORKS)
 def test_a_bias_claimed_but_not_written_through_fails(framework):
     question = access.BLOCK_BIAS
-    spec, data = honest(question, reference_block_bias, framework,
-                        question.specs("random", framework, trials=1)[0])
+    spec, data = honest(
+        question, reference_block_bias, framework, question.specs("random", framework, trials=1)[0]
+    )
     assert question.verdict(framework, spec, data) is None
     # the readback left at the bias's own values: nothing was written through the object
     assert question.verdict(framework, spec, {**data, "readback": data["values"]}) == MALFORMED
     # a copy of the values, reported as the parameter itself
     numpy = frameworks.get(framework).numpy
-    _, copy = honest(question, lambda rgnet, i: numpy(reference_block_bias(rgnet, i)),
-                     framework, spec)
+    _, copy = honest(
+        question, lambda rgnet, i: numpy(reference_block_bias(rgnet, i)), framework, spec
+    )
     assert "instead of the parameter itself" in question.verdict(framework, spec, copy)
     forged = {**copy, "kind": "parameter", "place": data["place"]}
     assert question.verdict(framework, spec, forged) == MALFORMED
@@ -162,8 +185,9 @@ def test_the_place_of_a_wrong_parameter_is_checked_by_its_values(framework):
     assert want in message if want else re.search(r"the parameter 'dense\d+_bias'", message)
     # the weight's report, claiming to be another place or the bias itself
     assert question.verdict(framework, spec, {**weight, "place": [2, 0, "weight"]}) == MALFORMED
-    claimed = question.verdict(framework, spec, {**weight, "kind": "parameter",
-                                                 "place": [1, 0, "bias"]})
+    claimed = question.verdict(
+        framework, spec, {**weight, "kind": "parameter", "place": [1, 0, "bias"]}
+    )
     assert claimed is not None and "other values than the check wrote" in claimed
 
 

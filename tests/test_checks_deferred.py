@@ -1,4 +1,5 @@
 """Do the deferred checks know each framework's shapes before and after the first batch?"""
+
 from __future__ import annotations
 
 import numpy as np
@@ -11,11 +12,14 @@ FRAMEWORKS = frameworks.FRAMEWORKS
 QUESTIONS = (deferred.BUILD_MLP, deferred.SHAPES_BEFORE, deferred.SHAPES_AFTER)
 
 
-@pytest.mark.parametrize("framework, before", [
-    ("pytorch", [None, None, None]),
-    ("mxnet", [(5, 0), (3, 0), (2, 0)]),
-    ("mindspore", [(5, 7), (3, 5), (2, 3)]),
-])
+@pytest.mark.parametrize(
+    "framework, before",
+    [
+        ("pytorch", [None, None, None]),
+        ("mxnet", [(5, 0), (3, 0), (2, 0)]),
+        ("mindspore", [(5, 7), (3, 5), (2, 3)]),
+    ],
+)
 def test_reference_shapes_are_each_frameworks_own(framework, before):
     got_before, after = deferred.reference_shapes(frameworks.get(framework), [5, 3, 2], 7)
     assert got_before == before
@@ -25,12 +29,15 @@ def test_reference_shapes_are_each_frameworks_own(framework, before):
 @pytest.mark.parametrize("framework", FRAMEWORKS)
 def test_the_judges_shapes_are_those_of_the_frameworks_own_deferred_net(framework):
     """The judge derives the shapes from the sizes alone; each framework's net agrees."""
-    specs = [*deferred.SHAPES_AFTER.specs("random", framework, trials=6),
-             *deferred.SHAPES_AFTER.specs("public", framework)]
+    specs = [
+        *deferred.SHAPES_AFTER.specs("random", framework, trials=6),
+        *deferred.SHAPES_AFTER.specs("public", framework),
+    ]
     for spec in specs:
         widths, d = spec["widths"], spec["d"]
-        assert (deferred.expected_shapes(framework, widths, d)
-                == deferred.reference_shapes(frameworks.get(framework), widths, d)), spec
+        assert deferred.expected_shapes(framework, widths, d) == deferred.reference_shapes(
+            frameworks.get(framework), widths, d
+        ), spec
 
 
 @pytest.mark.parametrize("question", QUESTIONS, ids=lambda question: question.key)
@@ -42,7 +49,8 @@ def test_hidden_trials_differ_in_depth_and_avoid_the_example(question):
 
 def test_shapes_may_be_lists():
     deferred.check_shapes_after(
-        lambda widths, d: [[w, i] for w, i in zip(widths, [d, *widths])], "mindspore")
+        lambda widths, d: [[w, i] for w, i in zip(widths, [d, *widths])], "mindspore"
+    )
 
 
 def test_a_wrong_length_is_named():
@@ -50,8 +58,15 @@ def test_a_wrong_length_is_named():
         deferred.check_shapes_after(lambda widths, d: [(256, 20)], "pytorch")
 
 
-@pytest.mark.parametrize("shapes", ["[(256, 20), (10, 256)]", [[True, 20], [10, 256]],
-                                    [[256.0, 20], [10, 256]], [(256, 20), "(10, 256)"]])
+@pytest.mark.parametrize(
+    "shapes",
+    [
+        "[(256, 20), (10, 256)]",
+        [[True, 20], [10, 256]],
+        [[256.0, 20], [10, 256]],
+        [(256, 20), "(10, 256)"],
+    ],
+)
 def test_shapes_of_another_form_are_malformed(shapes):
     spec = deferred.SHAPES_AFTER.specs("public", "pytorch")[0]
     assert deferred.SHAPES_AFTER.verdict("pytorch", spec, {"shapes": shapes}) == MALFORMED
@@ -68,8 +83,7 @@ def _lazy_mlp(widths, relu_after_last=False):
 
 def test_one_relu_too_many_is_caught_by_the_forward_check():
     with pytest.raises(AssertionError, match="is a ReLU missing, or one too many"):
-        deferred.check_build_mlp(lambda widths: _lazy_mlp(widths, relu_after_last=True),
-                                 "pytorch")
+        deferred.check_build_mlp(lambda widths: _lazy_mlp(widths, relu_after_last=True), "pytorch")
 
 
 def _honest_report():
@@ -102,8 +116,9 @@ def test_the_forward_check_scales_with_the_net():
     """A deep net of tiny weights still tells a missing ReLU apart from float32 rounding."""
     gen = np.random.default_rng(3)
     widths, d = [6, 6, 6, 6, 2], 5
-    weights = [(1e-3 * gen.normal(size=(w, i))).astype(np.float32)
-               for w, i in zip(widths, [d, *widths])]
+    weights = [
+        (1e-3 * gen.normal(size=(w, i))).astype(np.float32) for w, i in zip(widths, [d, *widths])
+    ]
     biases = [np.zeros(w, np.float32) for w in widths]
     X = gen.normal(size=(deferred.BATCH, d))
     spec = {"widths": widths, "d": d, "X": X}
@@ -112,9 +127,14 @@ def test_the_forward_check_scales_with_the_net():
         h, plain = h @ W.T, plain @ W.T.astype(np.float64)
         if k < len(weights) - 1:
             h = np.maximum(h, 0)
-    data = {"count": len(widths), "before": [[w, i] for w, i in zip(widths, [d, *widths])],
-            "after": [[w, i] for w, i in zip(widths, [d, *widths])], "weights": weights,
-            "biases": biases, "output": h}
+    data = {
+        "count": len(widths),
+        "before": [[w, i] for w, i in zip(widths, [d, *widths])],
+        "after": [[w, i] for w, i in zip(widths, [d, *widths])],
+        "weights": weights,
+        "biases": biases,
+        "output": h,
+    }
     assert np.abs(h).max() < 1e-10
     assert deferred.BUILD_MLP.verdict("mindspore", spec, data) is None
     message = deferred.BUILD_MLP.verdict("mindspore", spec, {**data, "output": plain})

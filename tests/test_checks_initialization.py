@@ -1,4 +1,5 @@
 """Do the initialization checks pass right answers, catch wrong ones, and rarely err by chance?"""
+
 from __future__ import annotations
 
 import re
@@ -8,9 +9,11 @@ import pytest
 
 from pmcheck import frameworks, initialization
 from pmcheck.question import MALFORMED
-from pmcheck.initialization import (mixture_false_failure_bound,
-                                              mixture_layout_false_failure_bound,
-                                              xavier_false_failure_bound)
+from pmcheck.initialization import (
+    mixture_false_failure_bound,
+    mixture_layout_false_failure_bound,
+    xavier_false_failure_bound,
+)
 from autograder.notebooks import grade_id
 from helpers.notebook_runner import source_notebook
 
@@ -20,10 +23,14 @@ FRAMEWORKS = frameworks.FRAMEWORKS
 #: For each statistical test cell, the bounds its docstring states, in the order stated.
 STATED_BOUNDS = {
     "mixture_init_distribution": [mixture_false_failure_bound(400 * 500)],
-    "mixture_init_every_layer": [mixture_false_failure_bound(400 * 400 + 400 * 200)
-                                 + mixture_layout_false_failure_bound(400 * 400)],
-    "first_xavier_last_42": [xavier_false_failure_bound(128 * 96),
-                             3 * xavier_false_failure_bound(96 * 96)],
+    "mixture_init_every_layer": [
+        mixture_false_failure_bound(400 * 400 + 400 * 200)
+        + mixture_layout_false_failure_bound(400 * 400)
+    ],
+    "first_xavier_last_42": [
+        xavier_false_failure_bound(128 * 96),
+        3 * xavier_false_failure_bound(96 * 96),
+    ],
 }
 
 
@@ -128,8 +135,12 @@ def test_the_judge_passes_a_correct_mixture_and_rejects_a_smaller_sample():
     """Statistics are computed by the judge on arrays of the spec's shape, and only on those."""
     gen = np.random.default_rng(1)
     spec = {"sizes": [500, 400], "again": False}
-    assert initialization.MIXTURE.verdict("pytorch", spec,
-                                          {"weights": [_mixture_sample(gen, (400, 500))]}) is None
+    assert (
+        initialization.MIXTURE.verdict(
+            "pytorch", spec, {"weights": [_mixture_sample(gen, (400, 500))]}
+        )
+        is None
+    )
     small = {"weights": [_mixture_sample(gen, (40, 50))]}
     assert initialization.MIXTURE.verdict("pytorch", spec, small) == MALFORMED
 
@@ -144,8 +155,9 @@ def test_a_forged_random_report_must_carry_every_layer_and_a_second_draw():
     assert verdict("mxnet", spec, honest) is None
     assert verdict("mxnet", spec, {"weights": layers[:1], "again": honest["again"]}) == MALFORMED
     assert verdict("mxnet", spec, {"weights": layers}) == MALFORMED
-    assert "draw fresh random numbers" in verdict("mxnet", spec,
-                                                  {"weights": layers, "again": layers[0]})
+    assert "draw fresh random numbers" in verdict(
+        "mxnet", spec, {"weights": layers, "again": layers[0]}
+    )
 
 
 @pytest.mark.parametrize("framework", FRAMEWORKS)
@@ -200,5 +212,7 @@ def test_hidden_xavier_nets_are_large_enough_and_of_varied_depth():
     assert len({len(spec["sizes"]) for spec in specs}) > 1
     for spec in specs:
         assert 4 <= len(spec["sizes"]) <= 6
-        assert all(initialization.XAVIER_SIZES[0] <= s <= initialization.XAVIER_SIZES[1]
-                   for s in spec["sizes"][:2])
+        assert all(
+            initialization.XAVIER_SIZES[0] <= s <= initialization.XAVIER_SIZES[1]
+            for s in spec["sizes"][:2]
+        )

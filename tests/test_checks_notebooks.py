@@ -4,6 +4,7 @@ The reference solutions pass every test cell, and each wrong answer of the table
 (``helpers/wrong_answers.py``) loses its own question only, with its own words. The
 ``test_checks_<exercise>.py`` files test what is particular to each exercise's checks.
 """
+
 from __future__ import annotations
 
 import pytest
@@ -14,15 +15,24 @@ from helpers.notebook_runner import failing, run_in_process
 from helpers.wrong_answers import WRONG_ANSWERS
 from pmcheck import FRAMEWORKS
 
-NOTEBOOKS = [exercise.assignment(framework) for exercise in exercises(DEFAULT_COURSE)
-             for framework in FRAMEWORKS]
+NOTEBOOKS = [
+    exercise.assignment(framework)
+    for exercise in exercises(DEFAULT_COURSE)
+    for framework in FRAMEWORKS
+]
 
 
 def test_every_exercise_is_here():
     assert {name.rsplit("_", 1)[0] for name in NOTEBOOKS} == {
-        "access", "initialization", "tying", "deferred", "portability"}
+        "access",
+        "initialization",
+        "tying",
+        "deferred",
+        "portability",
+    }
     assert {row.assignment for row in WRONG_ANSWERS} == {
-        name.rsplit("_", 1)[0] for name in NOTEBOOKS}
+        name.rsplit("_", 1)[0] for name in NOTEBOOKS
+    }
 
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS)

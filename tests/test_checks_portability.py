@@ -1,5 +1,6 @@
 """Do the portability checks know each framework's checkpoint names, compute the truth with
 numpy, and say which entry is missing or wrong?"""
+
 from __future__ import annotations
 
 import numpy as np
@@ -12,9 +13,12 @@ FRAMEWORKS = frameworks.FRAMEWORKS
 
 def _nets() -> list[tuple[dict, int | None]]:
     gen = np.random.default_rng(12)
-    return [(portability.example_mlp(), 4), *(portability.random_mlp(gen) for _ in range(3)),
-            (portability.example_cnn()[0], None), portability.random_cnn(gen, full=True)[:1]
-            + (None,)]
+    return [
+        (portability.example_mlp(), 4),
+        *(portability.random_mlp(gen) for _ in range(3)),
+        (portability.example_cnn()[0], None),
+        portability.random_cnn(gen, full=True)[:1] + (None,),
+    ]
 
 
 @pytest.mark.parametrize("framework", FRAMEWORKS)
@@ -40,8 +44,10 @@ def _checkpoint(fw: frameworks.Framework, net) -> dict[str, np.ndarray]:
 
         with tempfile.TemporaryDirectory() as folder:
             net.save_parameters(str(Path(folder) / "net.params"))
-            return {name: value.asnumpy()
-                    for name, value in fw.mx.nd.load(str(Path(folder) / "net.params")).items()}
+            return {
+                name: value.asnumpy()
+                for name, value in fw.mx.nd.load(str(Path(folder) / "net.params")).items()
+            }
     return {name: param.asnumpy() for name, param in net.parameters_dict().items()}
 
 
@@ -54,8 +60,9 @@ def test_numpy_forward_is_each_frameworks_inference(framework):
         net = access.build(fw, node, d)
         state = portability.seeded_state(framework, node, seed=5)
         assert fw.load_state(net, state) == ([], [])
-        shape = (d,) if d is not None else (1, 6, 6) if node == portability.example_cnn()[0] \
-            else None
+        shape = (
+            (d,) if d is not None else (1, 6, 6) if node == portability.example_cnn()[0] else None
+        )
         if shape is None:
             continue
         X = gen.normal(size=(4, *shape))
@@ -78,8 +85,9 @@ def test_one_seed_gives_every_framework_the_same_numbers():
 
 def test_a_wrongly_named_batchnorm_entry_is_named():
     def keep_names(state, source, target):
-        return {name: value for name, value in state.items()
-                if not name.endswith("num_batches_tracked")}
+        return {
+            name: value for name, value in state.items() if not name.endswith("num_batches_tracked")
+        }
 
     with pytest.raises(AssertionError) as failure:
         portability.check_convert_names(keep_names, "mindspore")
@@ -92,8 +100,9 @@ def test_a_kept_count_is_named():
 
     def keep_count(state, source, target):
         converted = convert_names(state, source, target)
-        converted.update({name: value for name, value in state.items()
-                          if name.endswith("num_batches_tracked")})
+        converted.update(
+            {name: value for name, value in state.items() if name.endswith("num_batches_tracked")}
+        )
         return converted
 
     with pytest.raises(AssertionError, match="PyTorch's count of training passes"):
@@ -103,8 +112,11 @@ def test_a_kept_count_is_named():
 def _reference_convert_names():
     from helpers.notebook_runner import source_notebook
 
-    cell = next(cell for cell in source_notebook("portability_mxnet").cells
-                if cell.metadata.get("nbgrader", {}).get("grade_id") == "answer_convert_names")
+    cell = next(
+        cell
+        for cell in source_notebook("portability_mxnet").cells
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == "answer_convert_names"
+    )
     namespace: dict = {}
     exec(cell.source, namespace)
     return namespace["convert_names"]

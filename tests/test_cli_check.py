@@ -4,6 +4,7 @@
 live kernel. Both run the original public tests, and both must warn about what costs
 points when graded although the answers are right.
 """
+
 from __future__ import annotations
 
 import os
@@ -27,14 +28,20 @@ RIGHT = {
     "answer_make_tied_net": (
         "def make_tied_net(d, h):\n    shared = nn.Linear(h, h)\n"
         "    return nn.Sequential(nn.Linear(d, h), nn.ReLU(), shared, nn.ReLU(), shared,\n"
-        "                         nn.ReLU(), nn.Linear(h, 1))"),
+        "                         nn.ReLU(), nn.Linear(h, 1))"
+    ),
     "answer_tied_weight_grad": "def tied_weight_grad(w, x):\n    return 2.0 * w * x",
 }
 
 
 def run_pmcheck(path: Path, *args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([PMCHECK, str(path), *args], capture_output=True, text=True,
-                          cwd=cwd or path.parent, timeout=300)
+    return subprocess.run(
+        [PMCHECK, str(path), *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd or path.parent,
+        timeout=300,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -46,8 +53,10 @@ def released(tmp_path_factory):
     root = tmp_path_factory.mktemp("released")
     real = CourseCopy(DEFAULT_COURSE, root / "course")
     fixture = CourseCopy(FIXTURE_COURSE, root / "fixture")
-    found = {PT: real.released_notebook("tying", PT),
-             "squares_pytorch": fixture.released_notebook("squares", "squares_pytorch")}
+    found = {
+        PT: real.released_notebook("tying", PT),
+        "squares_pytorch": fixture.released_notebook("squares", "squares_pytorch"),
+    }
     shutil.rmtree(real.root)
     shutil.rmtree(fixture.root)
     return found
@@ -56,14 +65,17 @@ def released(tmp_path_factory):
 @pytest.fixture
 def write(released, tmp_path):
     """Write a released notebook with answers into a learner's folder of its own."""
-    def write(answers: dict[str, str], name: str = PT, file_name: str | None = None,
-              edit=None) -> Path:
+
+    def write(
+        answers: dict[str, str], name: str = PT, file_name: str | None = None, edit=None
+    ) -> Path:
         nb = with_answers(released[name], answers)
         if edit is not None:
             edit(nb)
         path = tmp_path / (file_name or f"{name}.ipynb")
         nbformat.write(nb, path)
         return path
+
     return write
 
 
@@ -101,23 +113,30 @@ def test_an_edited_test_cell_changes_nothing_and_is_pointed_out(write):
         for cell in nb.cells:
             if cell.metadata.get("nbgrader", {}).get("grade_id") == "tied_grad_is_sum":
                 cell.source = "\n".join("# " + line for line in cell.source.splitlines())
+
     result = run_pmcheck(write(wrong, edit=comment_out))
     assert "FAILED   tied_grad_is_sum" in result.stdout  # the original test still ran
-    assert ("Note: test cell tied_grad_is_sum was changed; the original tests ran, as they "
-            "will when it is graded") in result.stdout
+    assert (
+        "Note: test cell tied_grad_is_sum was changed; the original tests ran, as they "
+        "will when it is graded"
+    ) in result.stdout
 
 
 def test_a_renamed_file_is_a_problem_though_every_test_passes(write):
     result = run_pmcheck(write(RIGHT, file_name=f"{PT} (1).ipynb"))
     assert "Public tests: 8 of 8 points passed." in result.stdout
-    assert (f"Problem: this file is named '{PT} (1).ipynb', but grading reads only "
-            f"{PT}.ipynb") in result.stdout
+    assert (
+        f"Problem: this file is named '{PT} (1).ipynb', but grading reads only " f"{PT}.ipynb"
+    ) in result.stdout
     assert result.returncode == 1
 
 
 def test_too_much_output_is_a_problem_before_grading_cuts_it(write):
-    loud = {**RIGHT, "answer_tied_weight_grad": RIGHT["answer_tied_weight_grad"]
-            + "\nfor _ in range(60):\n    print('x' * 100_000)"}
+    loud = {
+        **RIGHT,
+        "answer_tied_weight_grad": RIGHT["answer_tied_weight_grad"]
+        + "\nfor _ in range(60):\n    print('x' * 100_000)",
+    }
     result = run_pmcheck(write(loud))
     assert "Public tests: 8 of 8 points passed." in result.stdout
     assert "prints more than 4 MiB" in result.stdout and "answer_tied_weight_grad" in result.stdout
@@ -128,8 +147,10 @@ def test_a_syntax_error_is_named_as_such_not_as_a_name_error(write):
     broken = {**RIGHT, "answer_tied_weight_grad": "def tied_weight_grad(w, x)\n    return 1"}
     result = run_pmcheck(write(broken))
     (line,) = [line for line in result.stdout.splitlines() if "FAILED" in line]
-    assert "tied_weight_grad is not defined: its answer cell answer_tied_weight_grad stopped " \
-           "with SyntaxError at line 1 of the cell" in line
+    assert (
+        "tied_weight_grad is not defined: its answer cell answer_tied_weight_grad stopped "
+        "with SyntaxError at line 1 of the cell" in line
+    )
     assert "NameError" not in result.stdout
 
 
@@ -144,8 +165,13 @@ def test_an_endless_answer_cell_is_stopped_once_and_said(write):
 
 def test_ctrl_c_says_interrupted_not_killed(write):
     path = write({**RIGHT, "answer_make_tied_net": "import time\ntime.sleep(600)"})
-    process = subprocess.Popen([PMCHECK, str(path)], stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True, start_new_session=True)
+    process = subprocess.Popen(
+        [PMCHECK, str(path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     _wait_for_kernel(process.pid)  # and its answer cell is sleeping
     os.killpg(process.pid, signal.SIGINT)  # as a terminal's Ctrl-C reaches the whole group
     out, err = process.communicate(timeout=60)
@@ -171,11 +197,17 @@ def _wait_for_kernel(parent: int, seconds: float = 120) -> None:
 
 
 def test_a_notebook_pmcheck_does_not_know_is_checked_by_its_own_tests(write):
-    path = write({"square_answer": "def square(x):\n    return x + x",
-                  "cube_answer": "def cube(x):\n    return x ** 3"}, name="squares_pytorch")
+    path = write(
+        {
+            "square_answer": "def square(x):\n    return x + x",
+            "cube_answer": "def cube(x):\n    return x ** 3",
+        },
+        name="squares_pytorch",
+    )
     result = run_pmcheck(path)
-    assert "FAILED   square_is_correct  0 of 2 points: square(3) should be 9; got 6" \
-        in result.stdout
+    assert (
+        "FAILED   square_is_correct  0 of 2 points: square(3) should be 9; got 6" in result.stdout
+    )
     assert "passed   cube_is_correct" in result.stdout
     assert "pmcheck does not know squares_pytorch" in result.stdout
 
@@ -194,7 +226,12 @@ def test_a_file_that_is_not_a_notebook_is_one_line(tmp_path):
 
 def test_the_instructors_command_runs_the_same_check(write):
     path = write(RIGHT)
-    result = subprocess.run([sys.executable, "-m", "autograder", "check", str(path)],
-                            capture_output=True, text=True, timeout=300, cwd=path.parent)
+    result = subprocess.run(
+        [sys.executable, "-m", "autograder", "check", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=path.parent,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Public tests: 8 of 8 points passed." in result.stdout

@@ -1,4 +1,5 @@
 """Does bad input to ``python -m autograder`` give one clear line and a failing exit code?"""
+
 import subprocess
 import sys
 from pathlib import Path
@@ -7,8 +8,13 @@ import pytest
 
 
 def run_cli(*args: str, cwd=None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "autograder", *args], capture_output=True,
-                          text=True, cwd=cwd, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "autograder", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=120,
+    )
 
 
 def assert_one_line_error(result: subprocess.CompletedProcess, *words: str) -> None:
@@ -36,8 +42,10 @@ def test_unknown_assignment_names_the_known_ones(fixture_course):
 
 @pytest.mark.parametrize("verb", ["release", "feedback"])
 def test_unknown_assignment_for_other_verbs(fixture_course, verb):
-    assert_one_line_error(run_cli(verb, "nope", "--course", str(fixture_course.root)),
-                          "has no exercise or assignment 'nope'")
+    assert_one_line_error(
+        run_cli(verb, "nope", "--course", str(fixture_course.root)),
+        "has no exercise or assignment 'nope'",
+    )
 
 
 def test_check_of_a_missing_notebook(tmp_path):
@@ -62,8 +70,9 @@ def test_feedback_before_grading_says_what_to_do(fixture_course):
 
 
 def test_grading_an_absent_student(fixture_course):
-    result = run_cli("grade", "squares", "--student", "nobody", "--course",
-                     str(fixture_course.root))
+    result = run_cli(
+        "grade", "squares", "--student", "nobody", "--course", str(fixture_course.root)
+    )
     assert_one_line_error(result, "nobody")
 
 
@@ -86,6 +95,10 @@ def test_the_console_script_is_the_same_command(tmp_path):
     assert shown.stdout.startswith("usage: autograder ")
     for command in ("grade", "feedback", "export", "check", "release", "sources"):
         assert command in shown.stdout
-    wrong = subprocess.run([str(script), "grade", "squares", "--course", str(tmp_path / "x")],
-                           capture_output=True, text=True, timeout=120)
+    wrong = subprocess.run(
+        [str(script), "grade", "squares", "--course", str(tmp_path / "x")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert_one_line_error(wrong, "no course directory")

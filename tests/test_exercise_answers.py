@@ -8,6 +8,7 @@ question), and each assignment is graded in one batch. The in-process tests in
 ``test_checks_*.py`` run every row on its own; here the real pipeline must agree: the
 row's test cells score 0 with the check's message, every other test cell full marks.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -40,12 +41,16 @@ def graded(tmp_path_factory) -> Callable[[str], dict[str, dict[str, QuestionResu
                     continue
                 notebook = rows[0].notebook
                 answers = {row.answer: row.code for row in rows}
-                course.submit(student, assignment, notebook,
-                              with_answers(course.solution_submission(assignment, notebook),
-                                           answers))
+                course.submit(
+                    student,
+                    assignment,
+                    notebook,
+                    with_answers(course.solution_submission(assignment, notebook), answers),
+                )
             results = course.grade(assignment)
-            cache[assignment] = {result.student: {q.grade_id: q for q in result.questions}
-                                 for result in results}
+            cache[assignment] = {
+                result.student: {q.grade_id: q for q in result.questions} for result in results
+            }
         return cache[assignment]
 
     return grade

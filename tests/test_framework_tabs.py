@@ -48,8 +48,11 @@ def fixture_book(tmp_path_factory) -> Path:
         + cell("print(X)", "mxnet")
         + cell("print(X)", "mindspore")
     )
-    result = build(tmp, {"index": first, "second": second, "kernels": kernels},
-                   sphinx_config=ALLOW_MISSING_TABS)
+    result = build(
+        tmp,
+        {"index": first, "second": second, "kernels": kernels},
+        sphinx_config=ALLOW_MISSING_TABS,
+    )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return tmp / "out" / "_build" / "html"
 
@@ -167,8 +170,12 @@ def test_an_untagged_cell_whose_output_differs_shows_in_each_tab_with_its_own_ou
 
 
 def test_a_cell_that_raises_fails_the_build_naming_page_framework_and_error(tmp_path):
-    body = ("# Failing\n\n" + cell('print("pt")', "pytorch") + cell("1 / 0", "mxnet")
-            + cell('print("ms")', "mindspore"))
+    body = (
+        "# Failing\n\n"
+        + cell('print("pt")', "pytorch")
+        + cell("1 / 0", "mxnet")
+        + cell('print("ms")', "mindspore")
+    )
     result = build(tmp_path, {"index": body})
     assert result.returncode != 0
     output = result.stdout + result.stderr

@@ -4,6 +4,7 @@ One batch of the fixture course (tests/fixtures/course) is graded once per modul
 each kernel path (forked from the warm factory, and started afresh): each student below
 tries one thing.
 """
+
 from __future__ import annotations
 
 import csv
@@ -23,16 +24,21 @@ from helpers.course_fixtures import FIXTURE_COURSE, CourseCopy
 pytestmark = [pytest.mark.slow, pytest.mark.kernel]
 
 PT, MX = "squares_pytorch", "squares_mxnet"
-WRONG = {"square_answer": "def square(x):\n    return x + x",
-         "cube_answer": "def cube(x):\n    return x * 3"}
+WRONG = {
+    "square_answer": "def square(x):\n    return x + x",
+    "cube_answer": "def cube(x):\n    return x * 3",
+}
 #: Small enough to keep the suite fast, large enough for a kernel on a busy machine.
 LIMITS = Limits(cell_timeout=10, notebook_timeout=120, output_bytes=256 * 1024)
 
 
 def drop_tests(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     nb = nbformat.from_dict(nb)
-    nb.cells = [c for c in nb.cells if not c.metadata.get("nbgrader", {}).get("grade")
-                or c.metadata.nbgrader.get("solution")]
+    nb.cells = [
+        c
+        for c in nb.cells
+        if not c.metadata.get("nbgrader", {}).get("grade") or c.metadata.nbgrader.get("solution")
+    ]
     return nb
 
 
@@ -47,9 +53,19 @@ def neuter_tests(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
 
 def inject_fake_test(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     nb = nbformat.from_dict(nb)
-    fake = nbformat.v4.new_code_cell("square = lambda x: x * x", metadata={"nbgrader": {
-        "grade": True, "grade_id": "square_is_correct", "locked": True, "points": 2,
-        "solution": False, "schema_version": 3}})
+    fake = nbformat.v4.new_code_cell(
+        "square = lambda x: x * x",
+        metadata={
+            "nbgrader": {
+                "grade": True,
+                "grade_id": "square_is_correct",
+                "locked": True,
+                "points": 2,
+                "solution": False,
+                "schema_version": 3,
+            }
+        },
+    )
     nb.cells.insert(len(nb.cells) - 1, fake)
     nb.cells = list(reversed(nb.cells))  # and shuffle the order for good measure
     return nb
@@ -72,19 +88,26 @@ def batch(tmp_path_factory, request) -> tuple[CourseCopy, dict[str, SubmissionRe
         "heidi": [(MX, drop_tests(solution[MX]))],
         "ivan": [(PT, inject_fake_test(blank[PT]))],
         "judy": [(PT, with_answers(blank[PT], WRONG)), (MX, solution[MX])],
-        "kim": [(PT, with_answers(solution[PT], {
-            "square_answer": "while True:\n    print('x' * 100_000)"}))],
-        "leo": [(PT, with_answers(solution[PT], {"square_answer":
-                                                 "def square(x):\n    return 9"}))],
+        "kim": [
+            (
+                PT,
+                with_answers(
+                    solution[PT], {"square_answer": "while True:\n    print('x' * 100_000)"}
+                ),
+            )
+        ],
+        "leo": [
+            (PT, with_answers(solution[PT], {"square_answer": "def square(x):\n    return 9"}))
+        ],
         "max": [(PT, with_answers(solution[PT], {"square_answer": "hog = bytearray(64 << 30)"}))],
-        "nina": [(MX, with_answers(solution[MX], {"cube_answer":
-                                                  "import ctypes\nctypes.string_at(0)"}))],
+        "nina": [
+            (MX, with_answers(solution[MX], {"cube_answer": "import ctypes\nctypes.string_at(0)"}))
+        ],
     }
     for student, notebooks in submissions.items():
         for name, nb in notebooks:
             course.submit(student, "squares", name, nb)
-    results = grade_assignment(course.root, "squares", limits=LIMITS,
-                               warm=request.param == "warm")
+    results = grade_assignment(course.root, "squares", limits=LIMITS, warm=request.param == "warm")
     return course, {r.student: r for r in results}
 
 
@@ -143,8 +166,10 @@ def test_deleted_test_cells_are_restored(batch):
 def test_injected_test_cell_is_ignored(batch):
     _, results = batch
     assert results["ivan"].score == 0
-    assert [q.grade_id for q in results["ivan"].questions] == ["square_is_correct",
-                                                               "cube_is_correct"]
+    assert [q.grade_id for q in results["ivan"].questions] == [
+        "square_is_correct",
+        "cube_is_correct",
+    ]
 
 
 def test_best_framework_counts_out_of_its_own_maximum(batch):
@@ -175,8 +200,12 @@ def test_memory_hog_gets_a_memory_error_and_the_rest_runs(batch):
     assert results["max"].problems == []
     assert scores(results["max"]) == {f"{PT}:square_is_correct": 0, f"{PT}:cube_is_correct": 1}
     graded = nbformat.read(course.root / "autograded" / "max" / PT / f"{PT}.ipynb", 4)
-    errors = [out.ename for cell in graded.cells for out in cell.get("outputs", [])
-              if out.output_type == "error"]
+    errors = [
+        out.ename
+        for cell in graded.cells
+        for out in cell.get("outputs", [])
+        if out.output_type == "error"
+    ]
     assert errors[0] == "MemoryError"
 
 
@@ -202,8 +231,9 @@ def test_gradebook_holds_nbgrader_scores(batch):
 
 def test_regrading_gives_the_same_scores(batch):
     course, results = batch
-    again = grade_assignment(course.root, "squares", students=["alice", "carol", "judy", "leo"],
-                             limits=LIMITS, workers=2)
+    again = grade_assignment(
+        course.root, "squares", students=["alice", "carol", "judy", "leo"], limits=LIMITS, workers=2
+    )
     for result in again:
         assert scores(result) == scores(results[result.student])
         assert result.problems == results[result.student].problems
@@ -212,21 +242,33 @@ def test_regrading_gives_the_same_scores(batch):
 def test_export_has_a_row_per_exercise_and_student_agreeing_with_nbgrader(batch, tmp_path):
     course, results = batch
     ours = list(csv.DictReader(export_grades(course.root, tmp_path / "ours.csv").open()))
-    subprocess.run([str(Path(sys.executable).parent / "nbgrader"), "export", "--to",
-                    str(tmp_path / "theirs.csv")], cwd=course.root, check=True,
-                   capture_output=True)
+    subprocess.run(
+        [
+            str(Path(sys.executable).parent / "nbgrader"),
+            "export",
+            "--to",
+            str(tmp_path / "theirs.csv"),
+        ],
+        cwd=course.root,
+        check=True,
+        capture_output=True,
+    )
     theirs = list(csv.DictReader((tmp_path / "theirs.csv").open()))
     assert list(ours[0]) == COLUMNS
     rows = {row["student_id"]: row for row in ours}
     assert set(rows) == set(results) and {row["exercise"] for row in ours} == {"squares"}
     # nbgrader has one row per assignment (framework); ours shows the one that counts
-    nbgrader_scores = {(row["student_id"], row["assignment"]): float(row["score"])
-                       for row in theirs}
+    nbgrader_scores = {
+        (row["student_id"], row["assignment"]): float(row["score"]) for row in theirs
+    }
     for student, row in rows.items():
         if row["counted_assignment"]:
             assert float(row["score"]) == nbgrader_scores[(student, row["counted_assignment"])]
-    assert (rows["judy"]["counted_assignment"], rows["judy"]["score"],
-            rows["judy"]["max_score"]) == (MX, "3", "4")
+    assert (
+        rows["judy"]["counted_assignment"],
+        rows["judy"]["score"],
+        rows["judy"]["max_score"],
+    ) == (MX, "3", "4")
     assert rows["judy"]["frameworks_handed_in"] == "pytorch;mxnet"
     assert rows["carol"]["score"] == "0"
 
@@ -241,8 +283,12 @@ def test_feedback_has_a_page_per_notebook_and_a_summary(batch):
     assert (leo / PT / f"{PT}.html").exists()
     assert "got 9" in (leo / "squares.html").read_text()
     # nbgrader's own command wipes its folders, not our summary beside them
-    subprocess.run([str(Path(sys.executable).parent / "nbgrader"), "generate_feedback",
-                    PT, "--force"], cwd=course.root, check=True, capture_output=True)
+    subprocess.run(
+        [str(Path(sys.executable).parent / "nbgrader"), "generate_feedback", PT, "--force"],
+        cwd=course.root,
+        check=True,
+        capture_output=True,
+    )
     assert "got 9" in (leo / "squares.html").read_text()
     assert (leo / PT / f"{PT}.html").exists()
 

@@ -4,6 +4,7 @@ and counting none twice when a worker dies mid-batch?
 The suite starts a real ``LocalCluster`` of two worker processes (with their nannies) for this
 module; the workers import this checkout's ``autograder`` from the environment the tests run in.
 """
+
 from __future__ import annotations
 
 import os
@@ -37,9 +38,16 @@ def cluster():
     """Two worker processes, two threads each, on this machine; the dashboard on a free port."""
     from distributed import Client, LocalCluster
 
-    with LocalCluster(n_workers=2, threads_per_worker=2, processes=True,
-                      dashboard_address="127.0.0.1:0", host="127.0.0.1") as local, \
-            Client(local) as client:
+    with (
+        LocalCluster(
+            n_workers=2,
+            threads_per_worker=2,
+            processes=True,
+            dashboard_address="127.0.0.1:0",
+            host="127.0.0.1",
+        ) as local,
+        Client(local) as client,
+    ):
         yield local, client
 
 
@@ -63,32 +71,63 @@ def test_cli_grades_on_the_cluster_as_it_does_here(cluster, tmp_path):
         "bob": [(PT, blank)],
         "carol": [(MX, b'{"cells": [ not json')],
         "dave": [(PT, with_answers(solution[PT], {"square_answer": "import os\nos._exit(3)"}))],
-        "judy": [(PT, with_answers(blank, {"square_answer": "def square(x):\n    return 9"})),
-                 (MX, solution[MX])],
+        "judy": [
+            (PT, with_answers(blank, {"square_answer": "def square(x):\n    return 9"})),
+            (MX, solution[MX]),
+        ],
     }
     for student, notebooks in hand_ins.items():
         for name, nb in notebooks:
             course.submit(student, "squares", name, nb)
-    there = {r.student: r for r in grade_assignment(course.root, "squares", limits=LIMITS,
-                                                    scheduler=local.scheduler_address)}
+    there = {
+        r.student: r
+        for r in grade_assignment(
+            course.root, "squares", limits=LIMITS, scheduler=local.scheduler_address
+        )
+    }
     assert (course.root / "autograded" / "judy" / MX / f"{MX}.ipynb").exists()
     here = {r.student: r for r in grade_assignment(course.root, "squares", limits=LIMITS)}
     assert set(here) == set(there) == set(hand_ins)
     for student in hand_ins:
         assert scores(there[student]) == scores(here[student])
         assert there[student].problems == here[student].problems
-        assert (there[student].score, there[student].notebook) == \
-            (here[student].score, here[student].notebook)
+        assert (there[student].score, there[student].notebook) == (
+            here[student].score,
+            here[student].notebook,
+        )
     assert "kernel exited with status 3" in " ".join(there["dave"].problems)
     # the command: the same table as without --scheduler
-    done = subprocess.run([sys.executable, "-m", "autograder", "grade", "squares", "--course",
-                           str(course.root), "--scheduler", local.scheduler_address,
-                           "--cell-timeout", "20"], capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "autograder",
+            "grade",
+            "squares",
+            "--course",
+            str(course.root),
+            "--scheduler",
+            local.scheduler_address,
+            "--cell-timeout",
+            "20",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
-    table = {line.split()[0]: line.split()[1:3] for line in done.stdout.splitlines()
-             if line.split() and line.split()[0] in hand_ins}
-    assert table == {"alice": ["3", "3"], "bob": ["0", "3"], "carol": ["0", "3"],
-                     "dave": ["0", "3"], "judy": ["3", "3"]}
+    table = {
+        line.split()[0]: line.split()[1:3]
+        for line in done.stdout.splitlines()
+        if line.split() and line.split()[0] in hand_ins
+    }
+    assert table == {
+        "alice": ["3", "3"],
+        "bob": ["0", "3"],
+        "carol": ["0", "3"],
+        "dave": ["0", "3"],
+        "judy": ["3", "3"],
+    }
 
 
 def test_each_worker_starts_its_kernel_factory_once(cluster, tmp_path):
@@ -97,8 +136,7 @@ def test_each_worker_starts_its_kernel_factory_once(cluster, tmp_path):
     solution = course.solution_submission("squares", PT)
     for i in range(8):
         course.submit(f"s{i}", "squares", PT, solution)
-    results = grade_assignment(course.root, PT, limits=LIMITS,
-                               scheduler=local.scheduler_address)
+    results = grade_assignment(course.root, PT, limits=LIMITS, scheduler=local.scheduler_address)
     assert [r.score for r in results] == [3] * 8
 
     def starts(dask_worker):
@@ -112,7 +150,8 @@ def test_each_worker_starts_its_kernel_factory_once(cluster, tmp_path):
 
 
 def test_a_worker_killed_mid_batch_loses_nothing_and_counts_nothing_twice(
-        cluster, tmp_path, monkeypatch):
+    cluster, tmp_path, monkeypatch
+):
     local, client = cluster
     course = CourseCopy(FIXTURE_COURSE, tmp_path / "course")
     solution = course.solution_submission("squares", PT)
@@ -129,8 +168,13 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_counts_nothing_twice(
 
     monkeypatch.setattr(grade_module._Recorder, "_record", counting)
     outcome: dict = {}
-    thread = threading.Thread(target=lambda: outcome.update(results=grade_assignment(
-        course.root, PT, limits=LIMITS, scheduler=local.scheduler_address)))
+    thread = threading.Thread(
+        target=lambda: outcome.update(
+            results=grade_assignment(
+                course.root, PT, limits=LIMITS, scheduler=local.scheduler_address
+            )
+        )
+    )
     thread.start()
     victim, running = _busy_worker(client, deadline=time.monotonic() + 120)
     pids = client.run(os.getpid)
@@ -140,8 +184,9 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_counts_nothing_twice(
     results = outcome["results"]
     assert running, "the worker was killed while it graded nothing"
     assert [r.student for r in results] == students
-    assert all((r.score, r.max_score, r.problems) == (3, 3, []) for r in results), \
-        [(r.student, r.score, r.problems) for r in results]
+    assert all((r.score, r.max_score, r.problems) == (3, 3, []) for r in results), [
+        (r.student, r.score, r.problems) for r in results
+    ]
     assert sorted(recorded) == [(s, PT) for s in students]
     from nbgrader.api import Gradebook
 
@@ -154,13 +199,15 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_counts_nothing_twice(
 def _busy_worker(client, deadline: float) -> tuple[str, list]:
     """A worker with a grading task that has run for a second (its kernel is mid-notebook)."""
     while time.monotonic() < deadline:
-        busy = {worker: keys for worker, keys in client.processing().items()
-                if any(str(k).startswith("grade-") for k in keys)}
+        busy = {
+            worker: keys
+            for worker, keys in client.processing().items()
+            if any(str(k).startswith("grade-") for k in keys)
+        }
         if busy:
             time.sleep(1.0)
             worker = sorted(busy)[0]
-            still = [k for k in client.processing().get(worker, ()) if
-                     str(k).startswith("grade-")]
+            still = [k for k in client.processing().get(worker, ()) if str(k).startswith("grade-")]
             if still:
                 return worker, still
         time.sleep(0.1)
@@ -170,17 +217,24 @@ def _busy_worker(client, deadline: float) -> tuple[str, list]:
 def test_a_task_is_plain_data(fixture_course):
     """Does the work unit carry no path of this machine?"""
     fixture_course.release(PT)
-    submitted = fixture_course.submit("alice", "squares", PT,
-                                      fixture_course.solution_submission("squares", PT))
+    submitted = fixture_course.submit(
+        "alice", "squares", PT, fixture_course.solution_submission("squares", PT)
+    )
     (submitted.parent / "data.txt").write_text("beside the notebook")
     from autograder.course import Course
 
     course = Course.open(fixture_course.root)
     templates = grade_module.instructor_notebooks(course, PT)
     kernels = grade_module._Kernels(False, False, {PT: ()})
-    grader = grade_module._Grader(course, "squares", templates, {PT: PT},
-                                  {PT: grade_module.read_test_cells(templates[PT], PT)},
-                                  LIMITS, kernels)
+    grader = grade_module._Grader(
+        course,
+        "squares",
+        templates,
+        {PT: PT},
+        {PT: grade_module.read_test_cells(templates[PT], PT)},
+        LIMITS,
+        kernels,
+    )
     try:
         task = grader.task(submitted.parent, PT)
     finally:
@@ -204,12 +258,25 @@ def test_an_executed_notebook_comes_back_as_plain_data(cluster, tmp_path):
 
 def test_an_unreachable_scheduler_is_one_line_and_exit_status_2(fixture_course):
     fixture_course.release(PT)
-    fixture_course.submit("alice", "squares", PT,
-                          fixture_course.solution_submission("squares", PT))
-    done = subprocess.run([sys.executable, "-m", "autograder", "grade", PT, "--course",
-                           str(fixture_course.root), "--scheduler", "tcp://127.0.0.1:9"],
-                          capture_output=True, text=True, timeout=120)
+    fixture_course.submit("alice", "squares", PT, fixture_course.solution_submission("squares", PT))
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "autograder",
+            "grade",
+            PT,
+            "--course",
+            str(fixture_course.root),
+            "--scheduler",
+            "tcp://127.0.0.1:9",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 2
     (line,) = done.stderr.strip().splitlines()
-    assert line.startswith("autograder: error: cannot reach the Dask scheduler at "
-                           "tcp://127.0.0.1:9: ")
+    assert line.startswith(
+        "autograder: error: cannot reach the Dask scheduler at " "tcp://127.0.0.1:9: "
+    )

@@ -5,6 +5,7 @@ its reference solutions earns every automatic point, and each released notebook 
 unchanged earns none, without a problem. One grade run per exercise grades all three
 frameworks, each framework's notebook an nbgrader assignment of its own.
 """
+
 from __future__ import annotations
 
 import re
@@ -28,7 +29,8 @@ def _exercises() -> dict[str, list[str]]:
 
 
 EXERCISES = sorted(_exercises()) or [
-    pytest.param(None, marks=pytest.mark.skip(reason="exercises/ has no exercises yet"))]
+    pytest.param(None, marks=pytest.mark.skip(reason="exercises/ has no exercises yet"))
+]
 
 
 def hidden_test_marks(source: Path, exercise: str) -> set[str]:
@@ -57,8 +59,12 @@ def _failures(result) -> list[str]:
 def test_reference_solutions_get_full_marks(course, exercise):
     names = _exercises()[exercise]
     for name in names:
-        course.submit(f"solution_{framework_of(name)}", exercise, name,
-                      course.solution_submission(exercise, name))
+        course.submit(
+            f"solution_{framework_of(name)}",
+            exercise,
+            name,
+            course.solution_submission(exercise, name),
+        )
     results = course.grade(exercise)
     assert len(results) == len(names)
     for result in results:
@@ -70,8 +76,12 @@ def test_reference_solutions_get_full_marks(course, exercise):
     generate_feedback(course.root, exercise)
     marks = hidden_test_marks(course.root / "source", exercise)
     assert marks
-    shown = [path for folder in ("autograded", "feedback")
-             for path in (course.root / folder).rglob("*") if path.is_file()]
+    shown = [
+        path
+        for folder in ("autograded", "feedback")
+        for path in (course.root / folder).rglob("*")
+        if path.is_file()
+    ]
     assert any(path.name == f"{exercise}.html" for path in shown)
     for path in shown:
         text = path.read_text(errors="replace")
@@ -83,8 +93,9 @@ def test_reference_solutions_get_full_marks(course, exercise):
 def test_released_notebooks_handed_in_unchanged_get_zero(course, exercise):
     names = _exercises()[exercise]
     for name in names:
-        course.submit(f"blank_{framework_of(name)}", exercise, name,
-                      course.released_notebook(exercise, name))
+        course.submit(
+            f"blank_{framework_of(name)}", exercise, name, course.released_notebook(exercise, name)
+        )
     results = course.grade(exercise)
     assert len(results) == len(names)
     for result in results:

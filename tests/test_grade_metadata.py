@@ -3,6 +3,7 @@
 One batch of the fixture course: each student below hands in something odd around an
 otherwise correct notebook.
 """
+
 from __future__ import annotations
 
 import csv
@@ -27,8 +28,12 @@ def batch(tmp_path_factory):
     course = CourseCopy(FIXTURE_COURSE, tmp_path_factory.mktemp("metadata") / "course")
     solution = course.solution_submission("squares", PT)
     for student in ("alice", "garbage-time", "future-time", "duplicate"):
-        course.submit(student, "squares", PT,
-                      with_duplicate_answer(solution) if student == "duplicate" else solution)
+        course.submit(
+            student,
+            "squares",
+            PT,
+            with_duplicate_answer(solution) if student == "duplicate" else solution,
+        )
     folder = course.root / "submitted"
     (folder / "garbage-time" / PT / "timestamp.txt").write_text("next tuesday-ish")
     (folder / "future-time" / PT / "timestamp.txt").write_text("2999-01-01 10:00:00 UTC")
@@ -54,10 +59,13 @@ def test_reference_in_the_batch_gets_full_marks(batch):
     assert (results["alice"].score, results["alice"].problems) == (3, [])
 
 
-@pytest.mark.parametrize("student, words", [
-    ("garbage-time", "'next tuesday-ish' is not a date"),
-    ("future-time", "is in the future"),
-])
+@pytest.mark.parametrize(
+    "student, words",
+    [
+        ("garbage-time", "'next tuesday-ish' is not a date"),
+        ("future-time", "is in the future"),
+    ],
+)
 def test_a_bad_timestamp_is_a_problem_and_the_grade_is_recorded(batch, student, words):
     course, results = batch
     assert results[student].score == 3
@@ -80,9 +88,14 @@ def test_an_older_format_notebook_is_upgraded_and_graded(batch):
     assert (results["old-format"].score, results["old-format"].problems) == (3, [])
 
 
-@pytest.mark.parametrize("student, words", [("symlink", "is a symbolic link"),
-                                            ("hardlink", "is a hard link"),
-                                            ("linked-folder", "is a symbolic link")])
+@pytest.mark.parametrize(
+    "student, words",
+    [
+        ("symlink", "is a symbolic link"),
+        ("hardlink", "is a hard link"),
+        ("linked-folder", "is a symbolic link"),
+    ],
+)
 def test_a_linked_notebook_or_folder_is_refused(batch, student, words):
     _, results = batch
     assert results[student].score == 0

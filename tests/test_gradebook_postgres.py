@@ -4,6 +4,7 @@
 Each test gets a new database on a real PostgreSQL server that the suite starts
 (``tests/helpers/postgres_fixtures.py``); no SQLite file is made.
 """
+
 from __future__ import annotations
 
 import csv
@@ -54,13 +55,15 @@ def test_grade_writes_its_scores_to_postgres_and_no_sqlite_file(graded):
 
     course, url, results = graded
     assert {s: (r.score, r.max_score) for s, r in results.items()} == {
-        "alice": (3, 3), "bob": (0, 3), "leo": (3, 3)}
+        "alice": (3, 3),
+        "bob": (0, 3),
+        "leo": (3, 3),
+    }
     assert not (course.root / "gradebook.db").exists()
     with Gradebook(url, "fixture-course") as gb:
         assert sorted(s.id for s in gb.students) == ["alice", "bob", "leo"]
         assert gb.find_submission(PT, "alice").score == 3
-        assert (gb.find_submission(PT, "leo").score, gb.find_submission(MX, "leo").score) == \
-            (1, 3)
+        assert (gb.find_submission(PT, "leo").score, gb.find_submission(MX, "leo").score) == (1, 3)
         # the instructor's test cells, stored at release, are there too
         assert {c.name for c in gb.find_notebook(PT, PT).source_cells} >= {"square_is_correct"}
 
@@ -70,22 +73,29 @@ def test_feedback_and_export_work_with_postgres(graded, tmp_path):
     pages = generate_feedback(course.root, "squares")
     assert course.root / "feedback" / "leo" / "squares.html" in pages
     assert "got 9" in (course.root / "feedback" / "leo" / "squares.html").read_text()
-    rows = {row["student_id"]: row for row in
-            csv.DictReader(export_grades(course.root, tmp_path / "grades.csv").open())}
+    rows = {
+        row["student_id"]: row
+        for row in csv.DictReader(export_grades(course.root, tmp_path / "grades.csv").open())
+    }
     assert (rows["leo"]["counted_assignment"], rows["leo"]["score"]) == (MX, "3")
 
 
 def test_stock_nbgrader_commands_work_with_postgres(graded, tmp_path):
     course, _, _ = graded
-    for command in (["export", "--to", str(tmp_path / "theirs.csv")],
-                    ["generate_feedback", PT, "--force"],
-                    ["autograde", PT, "--student", "bob", "--force"],
-                    ["db", "student", "list"]):
-        done = subprocess.run([NBGRADER, *command], cwd=course.root, capture_output=True,
-                              text=True, timeout=300)
+    for command in (
+        ["export", "--to", str(tmp_path / "theirs.csv")],
+        ["generate_feedback", PT, "--force"],
+        ["autograde", PT, "--student", "bob", "--force"],
+        ["db", "student", "list"],
+    ):
+        done = subprocess.run(
+            [NBGRADER, *command], cwd=course.root, capture_output=True, text=True, timeout=300
+        )
         assert done.returncode == 0, f"nbgrader {command[0]}: {done.stderr[-1500:]}"
-    theirs = {(row["student_id"], row["assignment"]): float(row["score"])
-              for row in csv.DictReader((tmp_path / "theirs.csv").open())}
+    theirs = {
+        (row["student_id"], row["assignment"]): float(row["score"])
+        for row in csv.DictReader((tmp_path / "theirs.csv").open())
+    }
     assert theirs[("alice", PT)] == 3 and theirs[("leo", MX)] == 3
     assert (course.root / "feedback" / "alice" / PT / f"{PT}.html").exists()
     assert not (course.root / "gradebook.db").exists()
@@ -117,10 +127,25 @@ def test_two_grade_runs_at_once_leave_the_gradebook_whole(tmp_path, postgres_url
         pt = with_answers(solution[PT], HARD_CODED) if i % 2 else solution[PT]
         course.submit(student, "squares", PT, pt)
         course.submit(student, "squares", MX, solution[MX])
-    runs = [subprocess.Popen([sys.executable, "-m", "autograder", "grade", name, "--course",
-                              str(course.root), "--cell-timeout", "20"],
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-            for name in (PT, MX)]
+    runs = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "autograder",
+                "grade",
+                name,
+                "--course",
+                str(course.root),
+                "--cell-timeout",
+                "20",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for name in (PT, MX)
+    ]
     outputs = [run.communicate(timeout=300) for run in runs]
     for run, (out, err) in zip(runs, outputs):
         assert run.returncode == 0, err[-2000:]
@@ -133,8 +158,7 @@ def test_two_grade_runs_at_once_leave_the_gradebook_whole(tmp_path, postgres_url
     assert mx == dict.fromkeys(students, 3)
 
 
-def test_a_student_another_run_adds_meanwhile_costs_no_results(tmp_path, postgres_url,
-                                                               monkeypatch):
+def test_a_student_another_run_adds_meanwhile_costs_no_results(tmp_path, postgres_url, monkeypatch):
     """If another ``grade`` run adds the same new student between our look-up and our insert
     (the race of two runs at once), is our transaction repeated, the results kept?"""
     from nbgrader.api import Gradebook, MissingEntry

@@ -2,6 +2,7 @@
 
 Each case runs in a fresh interpreter: what is imported, and when, is the point.
 """
+
 from __future__ import annotations
 
 import subprocess
@@ -15,8 +16,13 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def run(code: str) -> str:
-    result = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], cwd=ROOT,
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     return result.stdout
 
@@ -64,6 +70,7 @@ def test_after_jsonschema_it_changes_nothing():
 @pytest.mark.parametrize("deferred", [True, False])
 def test_it_is_what_makes_nbformat_fast(deferred):
     """The grammar (Lark) is imported exactly when the stand-in is not in place."""
-    code = ("from pmcheck.lazy import defer_iri_grammar; defer_iri_grammar()\n" if deferred
-            else "") + "import nbformat, sys; print('lark' in sys.modules)"
+    code = (
+        "from pmcheck.lazy import defer_iri_grammar; defer_iri_grammar()\n" if deferred else ""
+    ) + "import nbformat, sys; print('lark' in sys.modules)"
     assert run(code).strip() == str(not deferred)

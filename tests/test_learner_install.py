@@ -4,6 +4,7 @@ The wheel of ``learner/`` is installed into a new virtual environment outside th
 repository (no frameworks: the notebook checked here is framework-free), and a released
 notebook is checked there, from a folder of its own.
 """
+
 from __future__ import annotations
 
 import os
@@ -30,18 +31,39 @@ def venv(tmp_path_factory):
     wheels = root / "wheels"
     # built from a copy: setuptools leaves build/ and egg-info beside the sources it builds
     source = root / "learner"
-    shutil.copytree(REPO / "learner", source,
-                    ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__"))
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps",
-                    "--no-build-isolation", "-w", str(wheels), str(source)],
-                   check=True, capture_output=True, cwd=root)
+    shutil.copytree(
+        REPO / "learner",
+        source,
+        ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__"),
+    )
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--quiet",
+            "--no-deps",
+            "--no-build-isolation",
+            "-w",
+            str(wheels),
+            str(source),
+        ],
+        check=True,
+        capture_output=True,
+        cwd=root,
+    )
     (wheel,) = wheels.glob("pmcheck-*.whl")
     subprocess.run([sys.executable, "-m", "venv", str(root / "venv")], check=True)
     python = root / "venv" / "bin" / "python"
     constraints = REPO / "constraints.txt"
-    subprocess.run([str(python), "-m", "pip", "install", "--quiet", "-c", str(constraints),
-                    str(wheel)], check=True, capture_output=True, cwd=root,
-                   env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"})
+    subprocess.run(
+        [str(python), "-m", "pip", "install", "--quiet", "-c", str(constraints), str(wheel)],
+        check=True,
+        capture_output=True,
+        cwd=root,
+        env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"},
+    )
     return root, python, wheel
 
 
@@ -85,17 +107,31 @@ def test_a_released_notebook_is_checked_in_a_fresh_venv(venv, tmp_path):
     home = tmp_path / "home"
     home.mkdir()
     path = home / "squares_pytorch.ipynb"
-    nbformat.write(with_answers(nb, {"square_answer": "def square(x):\n    return x * x",
-                                     "cube_answer": "def cube(x):\n    return x + 1"}), path)
+    nbformat.write(
+        with_answers(
+            nb,
+            {
+                "square_answer": "def square(x):\n    return x * x",
+                "cube_answer": "def cube(x):\n    return x + 1",
+            },
+        ),
+        path,
+    )
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
     env["PATH"] = f"{python.parent}{os.pathsep}{env.get('PATH', '')}"
-    result = subprocess.run([str(python.parent / "pmcheck"), path.name], capture_output=True,
-                            text=True, cwd=home, env=env, timeout=300)
+    result = subprocess.run(
+        [str(python.parent / "pmcheck"), path.name],
+        capture_output=True,
+        text=True,
+        cwd=home,
+        env=env,
+        timeout=300,
+    )
     assert "passed   square_is_correct" in result.stdout, result.stdout + result.stderr
-    assert "FAILED   cube_is_correct    0 of 1 point: cube(2) should be 8; got 3" \
-        in result.stdout
+    assert "FAILED   cube_is_correct    0 of 1 point: cube(2) should be 8; got 3" in result.stdout
     assert result.returncode == 1
     # nothing of the instructor's came along
-    probe = subprocess.run([str(python), "-c", "import autograder"], capture_output=True,
-                           cwd=home, env=env)
+    probe = subprocess.run(
+        [str(python), "-c", "import autograder"], capture_output=True, cwd=home, env=env
+    )
     assert probe.returncode != 0

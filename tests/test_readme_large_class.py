@@ -1,4 +1,5 @@
 """Do the commands of the README's "Grading a large class" exist as written?"""
+
 from __future__ import annotations
 
 import re
@@ -13,7 +14,7 @@ README = Path(__file__).resolve().parent.parent / "README.md"
 def section() -> str:
     text = README.read_text(encoding="utf-8")
     start = text.index("### Grading a large class")
-    return text[start:text.index("\n## ", start)]
+    return text[start : text.index("\n## ", start)]
 
 
 def blocks(language: str) -> list[str]:
@@ -28,8 +29,7 @@ def commands() -> list[list[str]]:
 def test_the_grade_command_parses_with_its_scheduler():
     from autograder.cli import parser
 
-    (grade,) = [argv for argv in commands() if argv[:3] == [".venv/bin/python", "-m",
-                                                            "autograder"]]
+    (grade,) = [argv for argv in commands() if argv[:3] == [".venv/bin/python", "-m", "autograder"]]
     args = parser().parse_args(grade[3:])
     assert (args.verb, args.name, args.scheduler) == ("grade", "tying", "tcp://HOST:8786")
 
@@ -39,8 +39,9 @@ def test_the_dask_commands_take_the_options_shown():
     shown = [argv for argv in commands() if argv[0] == ".venv/bin/dask"]
     assert [argv[1] for argv in shown] == ["scheduler", "worker"]
     for argv in shown:
-        help_text = subprocess.run([str(dask), argv[1], "--help"], capture_output=True,
-                                   text=True, check=True, timeout=120).stdout
+        help_text = subprocess.run(
+            [str(dask), argv[1], "--help"], capture_output=True, text=True, check=True, timeout=120
+        ).stdout
         for option in (arg for arg in argv[2:] if arg.startswith("--")):
             assert option in help_text, f"dask {argv[1]} has no {option}"
 

@@ -1,4 +1,5 @@
 """Can a hostile notebook get out of the sandbox or past its limits? Asked from inside it."""
+
 from __future__ import annotations
 
 import asyncio
@@ -17,9 +18,13 @@ import pytest
 
 from autograder.kernel import HOME, WORK, Limits, Scratch, sandbox_available, sandbox_problem
 
-pytestmark = [pytest.mark.slow, pytest.mark.kernel,
-              pytest.mark.skipif(not sandbox_available(),
-                                 reason=f"no sandbox on this machine: {sandbox_problem()}")]
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.kernel,
+    pytest.mark.skipif(
+        not sandbox_available(), reason=f"no sandbox on this machine: {sandbox_problem()}"
+    ),
+]
 
 REPO = Path(__file__).resolve().parents[1]
 PACKAGE = REPO / "autograder"
@@ -50,7 +55,7 @@ def attempt(action):
         return errno.errorcode.get(error.errno, type(error).__name__)
 '''
 
-IDENTITY = r'''
+IDENTITY = r"""
 status = dict(line.split(":\t", 1) for line in open("/proc/self/status").read().splitlines())
 inside, outside, count = open("/proc/self/uid_map").read().split()
 report(uid=os.getuid(), euid=os.geteuid(), outer_uid=int(outside), mapped=int(count),
@@ -58,9 +63,9 @@ report(uid=os.getuid(), euid=os.geteuid(), outer_uid=int(outside), mapped=int(co
                                                       "CapInh")},
        no_new_privs=status["NoNewPrivs"].strip(), seccomp=status["Seccomp"].strip(),
        cwd=os.getcwd(), home=os.path.expanduser("~"))
-'''
+"""
 
-ESCAPES = r'''
+ESCAPES = r"""
 MS_RDONLY, MS_REMOUNT, MS_BIND, MNT_DETACH = 1, 32, 4096, 2
 CLONE_NEWNS, CLONE_NEWUSER, CLONE_NEWNET = 0x20000, 0x10000000, 0x40000000
 libc.syscall.restype = ctypes.c_long
@@ -82,18 +87,18 @@ report(
     init_environ=attempt(lambda: open("/proc/1/environ", "rb").read()),
     init_memory=attempt(lambda: open("/proc/1/mem", "rb").read(1)),
 )
-'''
+"""
 
-WRITES = r'''
+WRITES = r"""
 report(writes={path: attempt(lambda: open(os.path.join(path, ".probe"), "w").write("x"))
                for path in WRITE_TRIES},
        mkdirs={path: attempt(lambda: os.mkdir(os.path.join(path, ".probe-dir")))
                for path in WRITE_TRIES},
        overwrites={path: attempt(lambda: open(path, "r+b").write(b"x"))
                    for path in OVERWRITE_TRIES})
-'''
+"""
 
-VISIBILITY = r'''
+VISIBILITY = r"""
 def listing(path):
     try:
         return sorted(os.listdir(path))
@@ -105,30 +110,30 @@ report(repo=listing(REPO), root=listing("/root"), pyenv=listing("/root/.pyenv"),
        job_folder=listing(JOB), processes=sorted(int(p) for p in os.listdir("/proc")
                                                   if p.isdigit()),
        data=open("data.txt").read(), passwd=open("/etc/passwd").read().split(":")[0])
-'''
+"""
 
-NETWORK = r'''
+NETWORK = r"""
 def connect(address):
     with socket.create_connection(address, timeout=3):
         pass
 report(host_loopback=attempt(lambda: connect(("127.0.0.1", HOST_PORT))),
        internet=attempt(lambda: connect(("1.1.1.1", 53))),
        interfaces=[name for _, name in socket.if_nameindex()])
-'''
+"""
 
-ENVIRONMENT = r'''
+ENVIRONMENT = r"""
 report(environ=sorted(os.environ), secret=SECRET_NAME in os.environ,
        secret_anywhere=any(SECRET_VALUE in value for value in os.environ.values()))
-'''
+"""
 
-SHADOWS = r'''
+SHADOWS = r"""
 import builtins, argparse, numpy, autograder
 report(numpy=numpy.__file__, argparse=argparse.__file__, autograder=autograder.__file__,
        shadowed=getattr(builtins, "SHADOWED", None), cwd_on_path="" in sys.path
        or os.getcwd() in sys.path, safe_path=sys.flags.safe_path)
-'''
+"""
 
-FILL = r'''
+FILL = r"""
 written, error, chunk = 0, None, b"x" * (1 << 20)
 targets = ["/tmp/fill", "fill", "/dev/shm/fill", "/home/learner/fill"]
 try:
@@ -147,9 +152,9 @@ for folder in ("/tmp", ".", "/dev/shm", "/home/learner"):
         if name.startswith("fill"):
             os.remove(os.path.join(folder, name))
 report(filled=written, fill_error=error, scratch_devices=len(set(devices.values())))
-'''
+"""
 
-FORK_BOMB = r'''
+FORK_BOMB = r"""
 import time
 children, error = [], None
 try:
@@ -166,11 +171,11 @@ for pid in children:
 for pid in children:
     os.waitpid(pid, 0)
 report(forks=len(children), fork_error=error)
-'''
+"""
 
-ALIVE = 'report(alive=sum([1, 1]))'
+ALIVE = "report(alive=sum([1, 1]))"
 
-DAEMON = r'''
+DAEMON = r"""
 import time
 pid = os.fork()
 if pid == 0:
@@ -183,17 +188,17 @@ time.sleep(0.5)
 running = [p for p in os.listdir("/proc") if p.isdigit()
            and DAEMON_SECONDS in open(f"/proc/{p}/cmdline").read()]
 report(daemon_running=len(running))
-'''
+"""
 
-SEALED = r'''
+SEALED = r"""
 sockets = sorted(name for name in os.listdir("/run") if name.startswith("kernel-"))
 report(run_write=attempt(lambda: open("/run/x", "w").write("x")),
        run_symlink=attempt(lambda: os.symlink("/etc", "/run/kernel-9")),
        run_unlink=attempt(lambda: os.unlink("/run/" + sockets[0])),
        kernel_sockets=[stat.S_ISSOCK(os.lstat("/run/" + name).st_mode) for name in sockets])
-'''
+"""
 
-SHADOW_FILE = '''
+SHADOW_FILE = """
 import builtins
 builtins.SHADOWED = __name__
 try:
@@ -201,16 +206,16 @@ try:
         handle.write(__name__ + "\\n")
 except OSError:
     pass
-'''
+"""
 
 FRAMEWORKS = [
-    r'''
+    r"""
 import torch
 x = torch.ones(3, requires_grad=True)
 (torch.nn.Linear(3, 1)(x) ** 2).sum().backward()
 print("torch", x.grad.shape[0])
-''',
-    r'''
+""",
+    r"""
 import numpy as np
 np.bool = bool  # MXNet 1.9 still uses the alias NumPy removed
 import mxnet as mx
@@ -223,30 +228,39 @@ with autograd.record():
     y = (net(x) ** 2).sum()
 y.backward()
 print("mxnet", x.grad.shape[1])
-''',
-    r'''
+""",
+    r"""
 import numpy as np
 import mindspore as ms
 from mindspore import nn, ops
 net = nn.Dense(3, 1)
 grad = ops.grad(lambda x: (net(x) ** 2).sum())(ms.Tensor(np.ones((1, 3), np.float32)))
 print("mindspore", grad.shape[1])
-''',
+""",
 ]
 
 DEATHS = {
     "exit": ("import os\nos._exit(3)", {}, "the kernel exited with status 3"),
     "segv": ("import ctypes\nctypes.string_at(0)", {}, "the kernel crashed (SIGSEGV)"),
-    "cpu": ("while True:\n    pass", {"cpu_seconds": 3},
-            "the kernel used more than 3 s of CPU and was stopped"),
+    "cpu": (
+        "while True:\n    pass",
+        {"cpu_seconds": 3},
+        "the kernel used more than 3 s of CPU and was stopped",
+    ),
     # Python ignores SIGXFSZ (the write fails instead); a notebook may restore it
-    "fsize": (("import signal\nsignal.signal(signal.SIGXFSZ, signal.SIG_DFL)\n"
-               "open('big', 'wb').write(b'x' * (2 << 20))"), {"file_size_bytes": 1 << 20},
-              "the kernel wrote a file larger than 1 MiB and was stopped"),
+    "fsize": (
+        (
+            "import signal\nsignal.signal(signal.SIGXFSZ, signal.SIG_DFL)\n"
+            "open('big', 'wb').write(b'x' * (2 << 20))"
+        ),
+        {"file_size_bytes": 1 << 20},
+        "the kernel wrote a file larger than 1 MiB and was stopped",
+    ),
 }
 
 
 # --- the grader side, run as a script in the identity under test ------------------------
+
 
 async def _run_job(job: dict) -> dict:
     from autograder.execute import run_notebook
@@ -257,15 +271,23 @@ async def _run_job(job: dict) -> dict:
     results: dict = {}
     outputs = []
     for cell in execution.notebook.cells:
-        outputs.append([{k: out.get(k) for k in ("output_type", "name", "text", "ename",
-                                                 "evalue")} for out in cell.outputs])
+        outputs.append(
+            [
+                {k: out.get(k) for k in ("output_type", "name", "text", "ename", "evalue")}
+                for out in cell.outputs
+            ]
+        )
         for out in cell.outputs:
             for line in (out.get("text") or "").splitlines():
                 if line.startswith("RESULT "):
                     results.update(json.loads(line[7:]))
     survivors = _survivors(results.get("outer_uid"))
-    return {"problems": execution.problems, "outputs": outputs, "results": results,
-            "survivors": survivors}
+    return {
+        "problems": execution.problems,
+        "outputs": outputs,
+        "results": results,
+        "survivors": survivors,
+    }
 
 
 def _survivors(outer_uid: int | None) -> list[str]:
@@ -311,53 +333,100 @@ def drive(job_file: str) -> None:
 
 # --- the test side ------------------------------------------------------------------------
 
+
 def _jobs(folder: Path, host_port: int) -> list[dict]:
     course = folder / "course"
     course.mkdir()
     (course / "gradebook.db").write_text("secret gradebook")
-    secrets = [str(course / "gradebook.db"), str(folder / "scratch" / "secret.txt"),
-               str(REPO / ".git"), str(REPO / "tests")]
+    secrets = [
+        str(course / "gradebook.db"),
+        str(folder / "scratch" / "secret.txt"),
+        str(REPO / ".git"),
+        str(REPO / "tests"),
+    ]
     (folder / "scratch").mkdir()
     (folder / "scratch" / "secret.txt").write_text("secret")
     marker = str(folder / "shadow-marker")
-    constants = "\n".join([
-        f"REPO = {str(REPO)!r}", f"JOB = {str(folder)!r}", f"SECRETS = {secrets!r}",
-        f"HOST_PORT = {host_port}", f"SECRET_NAME = {SECRET!r}",
-        f"SECRET_VALUE = {_secret_value(folder)!r}", f"DAEMON_SECONDS = {DAEMON_SECONDS!r}",
-        f"WRITE_TRIES = {_write_tries()!r}", f"OVERWRITE_TRIES = {_overwrite_tries()!r}"])
-    attack = [HELPERS + constants, IDENTITY, ESCAPES, WRITES, VISIBILITY, NETWORK, ENVIRONMENT,
-              SHADOWS, FILL, FORK_BOMB, ALIVE, DAEMON, SEALED]
-    shadows = {"argparse.py": SHADOW_FILE.format(marker=marker),
-               "numpy.py": SHADOW_FILE.format(marker=marker),
-               "autograder/__init__.py": SHADOW_FILE.format(marker=marker),
-               "data.txt": "hello"}
-    jobs = [_job(folder, "attack", attack, ATTACK_LIMITS, 1, shadows),
-            _job(folder, "frameworks", FRAMEWORKS, {}, 2)]
+    constants = "\n".join(
+        [
+            f"REPO = {str(REPO)!r}",
+            f"JOB = {str(folder)!r}",
+            f"SECRETS = {secrets!r}",
+            f"HOST_PORT = {host_port}",
+            f"SECRET_NAME = {SECRET!r}",
+            f"SECRET_VALUE = {_secret_value(folder)!r}",
+            f"DAEMON_SECONDS = {DAEMON_SECONDS!r}",
+            f"WRITE_TRIES = {_write_tries()!r}",
+            f"OVERWRITE_TRIES = {_overwrite_tries()!r}",
+        ]
+    )
+    attack = [
+        HELPERS + constants,
+        IDENTITY,
+        ESCAPES,
+        WRITES,
+        VISIBILITY,
+        NETWORK,
+        ENVIRONMENT,
+        SHADOWS,
+        FILL,
+        FORK_BOMB,
+        ALIVE,
+        DAEMON,
+        SEALED,
+    ]
+    shadows = {
+        "argparse.py": SHADOW_FILE.format(marker=marker),
+        "numpy.py": SHADOW_FILE.format(marker=marker),
+        "autograder/__init__.py": SHADOW_FILE.format(marker=marker),
+        "data.txt": "hello",
+    }
+    jobs = [
+        _job(folder, "attack", attack, ATTACK_LIMITS, 1, shadows),
+        _job(folder, "frameworks", FRAMEWORKS, {}, 2),
+    ]
     for name, (code, limits, _) in DEATHS.items():
         jobs.append(_job(folder, name, [code, "1 + 1"], {"cell_timeout": 60, **limits}, 2))
     return jobs
 
 
-def _job(folder: Path, name: str, cells: list[str], limits: dict, phase: int,
-         files: dict[str, str] | None = None) -> dict:
+def _job(
+    folder: Path,
+    name: str,
+    cells: list[str],
+    limits: dict,
+    phase: int,
+    files: dict[str, str] | None = None,
+) -> dict:
     scratch = folder / "scratch" / name
     for rel, text in (files or {}).items():
         (scratch / "work" / rel).parent.mkdir(parents=True, exist_ok=True)
         (scratch / "work" / rel).write_text(text)
     (scratch / "run").mkdir(parents=True, exist_ok=True)
-    return {"name": name, "cells": cells, "limits": limits, "phase": phase,
-            "work": str(scratch / "work"), "run": str(scratch / "run")}
+    return {
+        "name": name,
+        "cells": cells,
+        "limits": limits,
+        "phase": phase,
+        "work": str(scratch / "work"),
+        "run": str(scratch / "run"),
+    }
 
 
 def _write_tries() -> list[str]:
     python = {sys.prefix, sys.base_prefix, os.path.realpath(sys.base_prefix)}
-    return sorted({"/", "/usr", "/etc", "/root", "/home", "/dev", str(PACKAGE), str(REPO),
-                   *python})
+    return sorted({"/", "/usr", "/etc", "/root", "/home", "/dev", str(PACKAGE), str(REPO), *python})
 
 
 def _overwrite_tries() -> list[str]:
-    return ["/etc/passwd", "/etc/ld.so.cache", "/usr/bin/env", os.path.realpath(sys.executable),
-            str(PACKAGE / "__init__.py"), "/proc/sys/kernel/core_pattern"]
+    return [
+        "/etc/passwd",
+        "/etc/ld.so.cache",
+        "/usr/bin/env",
+        os.path.realpath(sys.executable),
+        str(PACKAGE / "__init__.py"),
+        "/proc/sys/kernel/core_pattern",
+    ]
 
 
 def _secret_value(folder: Path) -> str:
@@ -374,7 +443,7 @@ def _root_entries() -> list[str]:
     return sorted(names)
 
 
-AS_NOBODY = r'''
+AS_NOBODY = r"""
 set -e
 keep=$(mktemp -d /tmp/autograder-keep-XXXXXX)
 for name in $ROOT_KEEP; do mkdir "$keep/$name"; mount --rbind "/root/$name" "$keep/$name"; done
@@ -384,7 +453,7 @@ for name in $ROOT_KEEP; do
 done
 rmdir "$keep"
 exec setpriv --reuid 65534 --regid 65534 --clear-groups "$@"
-'''
+"""
 
 
 def _grader_command(variant: str, job_file: Path) -> list[str]:
@@ -398,8 +467,7 @@ def _grader_command(variant: str, job_file: Path) -> list[str]:
     missing = [tool for tool in ("unshare", "setpriv", "mount") if shutil.which(tool) is None]
     if missing:
         pytest.skip(f"cannot become an ordinary user here: no {', '.join(missing)}")
-    return ["unshare", "--mount", "--propagation", "private", "sh", "-c", AS_NOBODY, "sh",
-            *command]
+    return ["unshare", "--mount", "--propagation", "private", "sh", "-c", AS_NOBODY, "sh", *command]
 
 
 @pytest.fixture(scope="module", params=["root", "user"])
@@ -423,11 +491,17 @@ def graded(request) -> dict:
         if variant == "user" and os.getuid() == 0:
             for path in [folder, *folder.rglob("*")]:
                 os.chown(path, NOBODY, NOBODY)
-        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "GLOG_v": "3",
-               "HOME": str(folder), "JUPYTER_RUNTIME_DIR": str(folder / "runtime"),
-               "ROOT_KEEP": " ".join(_root_entries()), SECRET: _secret_value(folder)}
-        finished = subprocess.run(command, env=env, capture_output=True, text=True,
-                                  timeout=600, check=False)
+        env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "GLOG_v": "3",
+            "HOME": str(folder),
+            "JUPYTER_RUNTIME_DIR": str(folder / "runtime"),
+            "ROOT_KEEP": " ".join(_root_entries()),
+            SECRET: _secret_value(folder),
+        }
+        finished = subprocess.run(
+            command, env=env, capture_output=True, text=True, timeout=600, check=False
+        )
         if finished.returncode != 0:
             if variant == "user" and os.getuid() == 0 and "unshare" in finished.stderr:
                 pytest.skip(f"no private mount namespace here: {finished.stderr.strip()}")
@@ -462,9 +536,20 @@ def test_the_kernel_is_no_one_and_has_no_capabilities(graded):
 
 def test_no_mount_namespace_or_ptrace_escape(graded):
     result = found(graded)
-    for call in ("remount_root_rw", "remount_usr_rw", "umount_proc", "umount_root",
-                 "mount_tmpfs", "unshare_user", "unshare_mount", "clone_user", "clone_net",
-                 "ptrace_traceme", "ptrace_init", "chroot"):
+    for call in (
+        "remount_root_rw",
+        "remount_usr_rw",
+        "umount_proc",
+        "umount_root",
+        "mount_tmpfs",
+        "unshare_user",
+        "unshare_mount",
+        "clone_user",
+        "clone_net",
+        "ptrace_traceme",
+        "ptrace_init",
+        "chroot",
+    ):
         assert result[call] == "EPERM", call
     assert result["unshare_command"] != 0
     # init is not dumpable: its environment and memory are not the kernel's to read
@@ -490,9 +575,23 @@ def test_the_host_is_invisible(graded):
     expected_root = ["ENOENT"] if not _root_entries() else _root_entries()
     assert result["root"] == expected_root
     assert result["homes"] == ["learner"]
-    assert set(result["top"]) <= {"bin", "dev", "etc", "home", "lib", "lib32", "lib64",
-                                  "libx32", "proc", "root", "run", "sbin", "tmp", "usr",
-                                  *(Path(p).parts[1] for p in _write_tries() if p != "/")}
+    assert set(result["top"]) <= {
+        "bin",
+        "dev",
+        "etc",
+        "home",
+        "lib",
+        "lib32",
+        "lib64",
+        "libx32",
+        "proc",
+        "root",
+        "run",
+        "sbin",
+        "tmp",
+        "usr",
+        *(Path(p).parts[1] for p in _write_tries() if p != "/"),
+    }
     assert {"passwd", "group", "hosts", "ld.so.cache"} <= set(result["etc"])
     assert not {"shadow", "gshadow", "ssh", "machine-id", "hostname-"} & set(result["etc"])
     assert result["processes"] == [1, 2]  # init and the kernel: no other kernel in sight
@@ -511,11 +610,33 @@ def test_no_host_environment(graded):
     result = found(graded)
     assert not result["secret"] and not result["secret_anywhere"]
     # ours, plus what ipykernel itself sets for its pager and colours
-    ours = {"PATH", "HOME", "USER", "LOGNAME", "LANG", "TMPDIR", "GLOG_v", "PYTHONHASHSEED",
-            "PYTHONDONTWRITEBYTECODE", "MPLBACKEND", "MPLCONFIGDIR", "OMP_NUM_THREADS",
-            "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"}
-    ipykernel = {"TERM", "CLICOLOR", "CLICOLOR_FORCE", "FORCE_COLOR", "PAGER", "GIT_PAGER",
-                 "PYDEVD_USE_FRAME_EVAL"}
+    ours = {
+        "PATH",
+        "HOME",
+        "USER",
+        "LOGNAME",
+        "LANG",
+        "TMPDIR",
+        "GLOG_v",
+        "PYTHONHASHSEED",
+        "PYTHONDONTWRITEBYTECODE",
+        "MPLBACKEND",
+        "MPLCONFIGDIR",
+        "OMP_NUM_THREADS",
+        "MKL_NUM_THREADS",
+        "OPENBLAS_NUM_THREADS",
+        "OPENBLAS_CORETYPE",
+        "OPENBLAS_L2_SIZE",
+    }
+    ipykernel = {
+        "TERM",
+        "CLICOLOR",
+        "CLICOLOR_FORCE",
+        "FORCE_COLOR",
+        "PAGER",
+        "GIT_PAGER",
+        "PYDEVD_USE_FRAME_EVAL",
+    }
     assert set(result["environ"]) <= ours | ipykernel
 
 
@@ -584,17 +705,23 @@ def test_a_python_below_tmp_shows_through_the_scratch_tmp(tmp_path):
         pytest.skip("the venv is not inside the repository")
     clone = Path(tempfile.mkdtemp(prefix="autograder-clone-", dir="/tmp"))
     try:
-        cell = ("import json, os, sys, numpy\n"
-                "print('RESULT ' + json.dumps({'prefix': sys.prefix, 'numpy': numpy.__file__,"
-                " 'clone': sorted(os.listdir(os.path.dirname(sys.prefix)))}))")
+        cell = (
+            "import json, os, sys, numpy\n"
+            "print('RESULT ' + json.dumps({'prefix': sys.prefix, 'numpy': numpy.__file__,"
+            " 'clone': sorted(os.listdir(os.path.dirname(sys.prefix)))}))"
+        )
         job = _job(tmp_path, "below-tmp", [cell], {}, 1)
         job_file = tmp_path / "job.json"
         job_file.write_text(json.dumps({"jobs": [job], "results": str(tmp_path / "out.json")}))
         python = clone / venv.relative_to(REPO) / "bin" / "python"
         script = f'mount --bind "{REPO}" "{clone}" && exec "{python}" "{__file__}" "{job_file}"'
-        subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c", script],
-                       env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "GLOG_v": "3"},
-                       check=True, capture_output=True, timeout=300)
+        subprocess.run(
+            ["unshare", "--mount", "--propagation", "private", "sh", "-c", script],
+            env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "GLOG_v": "3"},
+            check=True,
+            capture_output=True,
+            timeout=300,
+        )
     finally:
         clone.rmdir()
     graded = json.loads((tmp_path / "out.json").read_text())["below-tmp"]
@@ -608,8 +735,10 @@ def test_seccomp_tables_match_the_kernel_headers():
     """Our hand-written system call numbers against the C headers, where installed."""
     from autograder import seccomp
 
-    headers = {"x86_64": "/usr/include/x86_64-linux-gnu/asm/unistd_64.h",
-               "aarch64": "/usr/include/asm-generic/unistd.h"}
+    headers = {
+        "x86_64": "/usr/include/x86_64-linux-gnu/asm/unistd_64.h",
+        "aarch64": "/usr/include/asm-generic/unistd.h",
+    }
     checked = 0
     for arch, header in headers.items():
         if not os.path.exists(header):

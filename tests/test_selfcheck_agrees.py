@@ -5,6 +5,7 @@ row of the wrong-answer table, and each reference solution, read by the test cel
 public part and by the self-check from pmcheck's table must give the same verdicts and
 the same messages.
 """
+
 from __future__ import annotations
 
 import re

@@ -3,6 +3,7 @@
 No kernel: the learner's functions are handed to ``check`` directly. Kept out of tests/unit
 because it imports a framework.
 """
+
 from __future__ import annotations
 
 import pytest
@@ -16,15 +17,19 @@ def test_check_runs_a_real_notebooks_public_tests_in_this_process():
 
     def make_tied_net(d, h):
         shared = nn.Linear(h, h)
-        return nn.Sequential(nn.Linear(d, h), nn.ReLU(), shared, nn.ReLU(), shared,
-                             nn.ReLU(), nn.Linear(h, 1))
+        return nn.Sequential(
+            nn.Linear(d, h), nn.ReLU(), shared, nn.ReLU(), shared, nn.ReLU(), nn.Linear(h, 1)
+        )
 
-    report = check("tying_pytorch", {"make_tied_net": make_tied_net,
-                                     "tied_weight_grad": lambda w, x: 2 * w * x})
+    report = check(
+        "tying_pytorch",
+        {"make_tied_net": make_tied_net, "tied_weight_grad": lambda w, x: 2 * w * x},
+    )
     assert report.all_passed, report
     assert "Public tests: 8 of 8 points passed." in repr(report)
-    wrong = check("tying_pytorch", {"make_tied_net": make_tied_net,
-                                    "tied_weight_grad": lambda w, x: w * x})
+    wrong = check(
+        "tying_pytorch", {"make_tied_net": make_tied_net, "tied_weight_grad": lambda w, x: w * x}
+    )
     assert not wrong.all_passed
     with pytest.raises(LookupError, match="does not know the notebook 'tying_tensorflow'"):
         check("tying_tensorflow", {})

@@ -4,6 +4,7 @@ Grading forks every kernel from one factory that imported the frameworks once. N
 submission does may reach the next one; a factory killed mid-batch loses no notebook and
 counts none twice; a factory that cannot start leaves grading to fresh kernels.
 """
+
 from __future__ import annotations
 
 import json
@@ -24,7 +25,7 @@ from helpers.course_fixtures import FIXTURE_COURSE, CourseCopy
 
 pytestmark = [pytest.mark.slow, pytest.mark.kernel]
 
-LEAK = '''
+LEAK = """
 import builtins, os, sys, threading, time, types
 import numpy, torch, mxnet, mindspore
 numpy.LEAK = builtins.LEAK = "leaked"
@@ -39,9 +40,9 @@ mxnet.random.seed(123)
 mindspore.set_seed(123)
 mindspore.set_context(mode=mindspore.GRAPH_MODE)
 threading.Thread(target=time.sleep, args=(600,), daemon=True, name="leaked-thread").start()
-'''
+"""
 
-OBSERVE = '''
+OBSERVE = """
 import builtins, json, os, sys, threading
 import numpy, torch, mindspore
 report = {
@@ -56,12 +57,13 @@ report = {
     "threads": sorted(t.name for t in threading.enumerate()),
 }
 print("REPORT" + json.dumps(report))
-'''
+"""
 
 
 def report(course: CourseCopy, student: str) -> dict:
-    graded = nbformat.read(course.root / "autograded" / student / "tying_pytorch" /
-                           "tying_pytorch.ipynb", 4)
+    graded = nbformat.read(
+        course.root / "autograded" / student / "tying_pytorch" / "tying_pytorch.ipynb", 4
+    )
     text = "".join(out.get("text", "") for cell in graded.cells for out in cell.get("outputs", []))
     return json.loads(text.split("REPORT", 1)[1].splitlines()[0])
 
@@ -69,13 +71,24 @@ def report(course: CourseCopy, student: str) -> dict:
 def test_nothing_a_submission_does_reaches_the_next(tmp_path):
     course = CourseCopy(DEFAULT_COURSE, tmp_path / "course")
     solution = course.solution_submission("tying", "tying_pytorch")
-    answer = next(c.source for c in solution.cells
-                  if c.metadata.get("nbgrader", {}).get("grade_id") == "answer_make_tied_net")
-    course.submit("a-leaker", "tying", "tying_pytorch",
-                  with_answers(solution, {"answer_tied_weight_grad": LEAK}))
+    answer = next(
+        c.source
+        for c in solution.cells
+        if c.metadata.get("nbgrader", {}).get("grade_id") == "answer_make_tied_net"
+    )
+    course.submit(
+        "a-leaker",
+        "tying",
+        "tying_pytorch",
+        with_answers(solution, {"answer_tied_weight_grad": LEAK}),
+    )
     for student in ("b-observer", "c-observer"):
-        course.submit(student, "tying", "tying_pytorch", with_answers(
-            solution, {"answer_make_tied_net": OBSERVE + "\n" + answer}))
+        course.submit(
+            student,
+            "tying",
+            "tying_pytorch",
+            with_answers(solution, {"answer_make_tied_net": OBSERVE + "\n" + answer}),
+        )
     results = {r.student: r for r in course.grade("tying", workers=1)}
     first, second = report(course, "b-observer"), report(course, "c-observer")
     for seen in (first, second):
@@ -110,8 +123,9 @@ def test_a_factory_killed_mid_batch_loses_no_notebook_and_counts_none_twice(tmp_
     solution = course.solution_submission("squares", "squares_pytorch")
     students = [f"s{i}" for i in range(6)]
     for student in students:
-        course.submit(student, "squares", "squares_pytorch",
-                      with_answers(solution, {"square_answer": SLOW}))
+        course.submit(
+            student, "squares", "squares_pytorch", with_answers(solution, {"square_answer": SLOW})
+        )
     killed: list[int] = []
 
     def kill_once_busy():
@@ -136,11 +150,14 @@ def test_a_factory_killed_mid_batch_loses_no_notebook_and_counts_none_twice(tmp_
         assert [gradebook.find_submission("squares_pytorch", s).score for s in students] == [3] * 6
 
 
-def test_a_factory_that_cannot_start_leaves_grading_to_fresh_kernels(tmp_path, monkeypatch,
-                                                                     capfd):
+def test_a_factory_that_cannot_start_leaves_grading_to_fresh_kernels(tmp_path, monkeypatch, capfd):
     course = CourseCopy(FIXTURE_COURSE, tmp_path / "course")
-    course.submit("alice", "squares", "squares_pytorch",
-                  course.solution_submission("squares", "squares_pytorch"))
+    course.submit(
+        "alice",
+        "squares",
+        "squares_pytorch",
+        course.solution_submission("squares", "squares_pytorch"),
+    )
     monkeypatch.setattr(grading, "frameworks_imported", lambda notebooks: ["no-such-framework"])
     results = course.grade("squares")
     assert (results[0].score, results[0].problems) == (3, [])
@@ -167,11 +184,17 @@ def test_warm_kernels_compute_in_every_framework_without_a_word_on_stderr(tmp_pa
     factory = KernelFactory.start(["pytorch", "mxnet", "mindspore"], tmp_path / "factory.log")
     try:
         nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
-        execution = asyncio.run(run_notebook(nb, Scratch(tmp_path / "work", tmp_path / "run"),
-                                             Limits(), sandbox=True, factory=factory))
+        execution = asyncio.run(
+            run_notebook(
+                nb,
+                Scratch(tmp_path / "work", tmp_path / "run"),
+                Limits(),
+                sandbox=True,
+                factory=factory,
+            )
+        )
     finally:
         factory.close()
     assert execution.problems == []
-    outputs = [[(o.output_type, o.get("name"), o.get("text")) for o in c.outputs]
-               for c in nb.cells]
+    outputs = [[(o.output_type, o.get("name"), o.get("text")) for o in c.outputs] for c in nb.cells]
     assert outputs == [[("stream", "stdout", "[2.0, 2.0, 2.0]\n")]] * 3

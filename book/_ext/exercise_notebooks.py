@@ -39,8 +39,10 @@ class ExerciseError(SphinxError):
 def source_notebooks(exercise: str) -> list[Path]:
     """The exercise's source notebooks, in the book's framework order: each framework's is
     an nbgrader assignment of its own, ``source/<exercise>_<framework>/``."""
-    found = [COURSE / "source" / f"{exercise}_{framework}" / f"{exercise}_{framework}.ipynb"
-             for framework in LABELS]
+    found = [
+        COURSE / "source" / f"{exercise}_{framework}" / f"{exercise}_{framework}.ipynb"
+        for framework in LABELS
+    ]
     return [path for path in found if path.is_file()]
 
 
@@ -57,9 +59,7 @@ class ExerciseNotebooks(SphinxDirective):
             )
         for path in notebooks:
             self.env.note_dependency(str(path))
-        self.env.metadata[self.env.docname].setdefault("exercise_notebooks", []).append(
-            assignment
-        )
+        self.env.metadata[self.env.docname].setdefault("exercise_notebooks", []).append(assignment)
         up = "../" * self.env.docname.count("/")
         para = nodes.paragraph(classes=["exercise-notebooks"])
         para += nodes.Text("Student notebooks: ")
@@ -97,12 +97,26 @@ class Release:
                 shutil.copytree(path.parent, self.course / "source" / path.parent.name)
         self._log = open(self.course / "release.log", "w+b")  # noqa: SIM115 - closed in close
         package = importlib.util.find_spec("autograder").submodule_search_locations[0]
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(
-            [str(Path(package).parent), os.environ.get("PYTHONPATH", "")])}
+        env = {
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join(
+                [str(Path(package).parent), os.environ.get("PYTHONPATH", "")]
+            ),
+        }
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "autograder", "release", *assignments,
-             "--course", str(self.course)],
-            stdout=self._log, stderr=subprocess.STDOUT, env=env, cwd=self.course,
+            [
+                sys.executable,
+                "-m",
+                "autograder",
+                "release",
+                *assignments,
+                "--course",
+                str(self.course),
+            ],
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd=self.course,
         )
 
     def finish(self) -> None:
@@ -111,8 +125,10 @@ class Release:
             if self._process.wait() != 0:
                 self._log.seek(0)
                 lines = self._log.read().decode(errors="replace").strip().splitlines()
-                raise ExerciseError(f"could not release {', '.join(self.assignments)}: "
-                                    f"{lines[-1] if lines else 'no output'}")
+                raise ExerciseError(
+                    f"could not release {', '.join(self.assignments)}: "
+                    f"{lines[-1] if lines else 'no output'}"
+                )
             self.target.mkdir(parents=True, exist_ok=True)
             for name in self.assignments:
                 for path in sorted((self.course / "release").glob(f"{name}_*/*.ipynb")):
@@ -160,8 +176,11 @@ def _start_releases(app: Sphinx, env, docnames: list[str]) -> None:
         if path.suffix == ".md" and path.is_file():
             wanted.update(DIRECTIVE.findall(path.read_text(encoding="utf-8")))
     started = {name for release in _RELEASES for name in release.assignments}
-    stale = [name for name in sorted(wanted - started)
-             if source_notebooks(name) and not up_to_date(name, target)]
+    stale = [
+        name
+        for name in sorted(wanted - started)
+        if source_notebooks(name) and not up_to_date(name, target)
+    ]
     if stale:
         _RELEASES.append(Release(stale, target))
 
@@ -187,8 +206,9 @@ def _write_student_notebooks(app: Sphinx, exception: Exception | None) -> None:
             release.close()
 
 
-def _as_markdown(app: Sphinx, name: str, argument: str, body: str, framework: str | None,
-                 folder: str) -> str | None:
+def _as_markdown(
+    app: Sphinx, name: str, argument: str, body: str, framework: str | None, folder: str
+) -> str | None:
     """The directive in a downloaded chapter notebook: a link to its framework's notebook."""
     if name != "exercise-notebooks":
         return None
@@ -206,8 +226,12 @@ def _zip_files(app: Sphinx, framework: str) -> list[str]:
         for meta in app.env.metadata.values()
         for assignment in meta.get("exercise_notebooks", [])
     }
-    return [f"{DOWNLOADS}/{path.name}" for assignment in sorted(assignments)
-            for path in source_notebooks(assignment) if path.stem.endswith(f"_{framework}")]
+    return [
+        f"{DOWNLOADS}/{path.name}"
+        for assignment in sorted(assignments)
+        for path in source_notebooks(assignment)
+        if path.stem.endswith(f"_{framework}")
+    ]
 
 
 def setup(app: Sphinx) -> dict:

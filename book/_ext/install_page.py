@@ -42,9 +42,16 @@ def wheel_name(project: Path = LEARNER) -> str:
 
 
 def _newest(folder: Path) -> float:
-    return max((p.stat().st_mtime for p in folder.rglob("*") if p.is_file()
-                and "__pycache__" not in p.parts and not any(
-                    part.endswith(".egg-info") for part in p.parts)), default=0.0)
+    return max(
+        (
+            p.stat().st_mtime
+            for p in folder.rglob("*")
+            if p.is_file()
+            and "__pycache__" not in p.parts
+            and not any(part.endswith(".egg-info") for part in p.parts)
+        ),
+        default=0.0,
+    )
 
 
 def build_wheel(outdir: Path, project: Path = LEARNER) -> Path:
@@ -55,12 +62,28 @@ def build_wheel(outdir: Path, project: Path = LEARNER) -> Path:
         return wheel
     with tempfile.TemporaryDirectory(prefix="pmcheck-wheel-") as tmp:
         copy = Path(tmp) / "learner"
-        shutil.copytree(project, copy, ignore=shutil.ignore_patterns(
-            "__pycache__", "*.egg-info", "build", "dist"))
+        shutil.copytree(
+            project,
+            copy,
+            ignore=shutil.ignore_patterns("__pycache__", "*.egg-info", "build", "dist"),
+        )
         result = subprocess.run(
-            [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
-             "--quiet", str(copy), "-w", str(Path(tmp) / "dist")],
-            capture_output=True, text=True, check=False)
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "wheel",
+                "--no-deps",
+                "--no-build-isolation",
+                "--quiet",
+                str(copy),
+                "-w",
+                str(Path(tmp) / "dist"),
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         built = Path(tmp) / "dist" / wheel.name
         if result.returncode != 0 or not built.is_file():
             raise ExtensionError(f"pip wheel {project} failed:\n{result.stdout}{result.stderr}")
@@ -80,14 +103,22 @@ class LearnerWheel(SphinxDirective):
         name = wheel_name()
         depth = self.env.docname.count("/")
         uri = "../" * depth + f"{TARGET}/{name}"
-        link = nodes.reference("", "", nodes.literal(name, name), refuri=uri,
-                               classes=["learner-wheel"])
-        intro = nodes.paragraph("", "", nodes.Text("Download "), link,
-                                nodes.Text(" and, in the folder it was saved to, install it "
-                                           "with the framework you study:"))
+        link = nodes.reference(
+            "", "", nodes.literal(name, name), refuri=uri, classes=["learner-wheel"]
+        )
+        intro = nodes.paragraph(
+            "",
+            "",
+            nodes.Text("Download "),
+            link,
+            nodes.Text(
+                " and, in the folder it was saved to, install it " "with the framework you study:"
+            ),
+        )
         extras = project().get("optional-dependencies", {})
-        commands = "\n".join(f'pip install "{name}[{extra}]"    # {FRAMEWORKS.get(extra, extra)}'
-                             for extra in extras)
+        commands = "\n".join(
+            f'pip install "{name}[{extra}]"    # {FRAMEWORKS.get(extra, extra)}' for extra in extras
+        )
         block = nodes.literal_block(commands, commands, language="bash")
         return [intro, block]
 
@@ -146,9 +177,11 @@ class CloneCommands(SphinxDirective):
 
     def run(self) -> list[nodes.Node]:
         url, folder = repository(self.config)
-        commands = (f"git clone {url}\ncd {folder}\n"
-                    "make book    # makes .venv, installs requirements.txt, builds the book\n"
-                    "make test    # runs every test")
+        commands = (
+            f"git clone {url}\ncd {folder}\n"
+            "make book    # makes .venv, installs requirements.txt, builds the book\n"
+            "make test    # runs every test"
+        )
         return [nodes.literal_block(commands, commands, language="bash")]
 
 

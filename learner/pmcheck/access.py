@@ -8,6 +8,7 @@ form, layer by layer). Identity -- "the bias object itself", "model.weight1 is t
 registered parameter" -- is checked with random values from a seed in the spec: written
 through one object by the probe, read back through the other.
 """
+
 from __future__ import annotations
 
 import math
@@ -49,7 +50,8 @@ _NORM_LEAVES = {
 
 #: An MXNet parameter's name: its layer's prefix (kind and counter), then its own name.
 _MXNET_NAME = re.compile(
-    r"(dense|batchnorm)(\d+)_(weight|bias|gamma|beta|running_mean|running_var)")
+    r"(dense|batchnorm)(\d+)_(weight|bias|gamma|beta|running_mean|running_var)"
+)
 #: The prefix MXNet gives each kind of layer of a net description.
 _MXNET_PREFIX = {"dense": "dense", "norm": "batchnorm"}
 
@@ -91,8 +93,9 @@ def example_mlp(framework: str) -> dict:
 
 def rgnet(framework: str, d: int = 4, h: int = 8, n_blocks: int = 4, out: int = 1) -> dict:
     """The chapter's nested net: ``n_blocks`` blocks of (d -> h -> d), then a d -> out layer."""
-    blocks = [_sequential(_hidden(framework, h, d) + _hidden(framework, d, h))
-              for _ in range(n_blocks)]
+    blocks = [
+        _sequential(_hidden(framework, h, d) + _hidden(framework, d, h)) for _ in range(n_blocks)
+    ]
     if framework == "pytorch":
         # The PyTorch edition names its blocks "block 0", "block 1", ...
         body = _chain({f"block {i}": block for i, block in enumerate(blocks)})
@@ -104,8 +107,9 @@ def rgnet(framework: str, d: int = 4, h: int = 8, n_blocks: int = 4, out: int = 
 def custom_net() -> dict:
     """A net with a custom block, BatchNorm and a layer without bias, for 3 input features."""
     encoder = _sequential([_dense(6, 3), {"kind": "relu"}, {"kind": "norm", "size": 6}])
-    return _sequential([_chain({"encoder": encoder, "head": _dense(2, 6, bias=False)}),
-                        _dense(5, 2)])
+    return _sequential(
+        [_chain({"encoder": encoder, "head": _dense(2, 6, bias=False)}), _dense(5, 2)]
+    )
 
 
 def random_net(gen: np.random.Generator) -> tuple[dict, int]:
@@ -172,8 +176,9 @@ def _build(fw: Framework, node: dict) -> Any:
     return fw.sequential(children)
 
 
-def layers(framework: str, node: dict,
-           path: tuple[str, ...] = ()) -> list[tuple[str, str, list[tuple[str, tuple]]]]:
+def layers(
+    framework: str, node: dict, path: tuple[str, ...] = ()
+) -> list[tuple[str, str, list[tuple[str, tuple]]]]:
     """``(path, kind, [(name, shape), ...])`` for each layer with parameters, in order.
 
     The path is where the layer sits, as PyTorch and MindSpore join it into the names of its
@@ -189,8 +194,9 @@ def layers(framework: str, node: dict,
         leaves = [("weight", (out, in_))] + ([("bias", (out,))] if node["bias"] else [])
         return [(".".join(path), kind, leaves)]
     if kind == "norm":
-        return [(".".join(path), kind,
-                 [(leaf, (node["size"],)) for leaf in _NORM_LEAVES[framework]])]
+        return [
+            (".".join(path), kind, [(leaf, (node["size"],)) for leaf in _NORM_LEAVES[framework]])
+        ]
     if kind == "conv":
         out, k = node["out"], node["k"]
         return [(".".join(path), kind, [("weight", (out, node["in"], k, k)), ("bias", (out,))])]
@@ -198,8 +204,11 @@ def layers(framework: str, node: dict,
         return []
     children = node["children"]
     names = node["names"] if kind == "chain" else [str(i) for i in range(len(children))]
-    return [layer for name, child in zip(names, children)
-            for layer in layers(framework, child, path + (name,))]
+    return [
+        layer
+        for name, child in zip(names, children)
+        for layer in layers(framework, child, path + (name,))
+    ]
 
 
 def expected_parameters(framework: str, node: dict) -> dict[str, tuple[int, ...]] | None:
@@ -209,8 +218,11 @@ def expected_parameters(framework: str, node: dict) -> dict[str, tuple[int, ...]
     """
     if framework == "mxnet":
         return None
-    return {f"{path}.{leaf}": shape for path, _, leaves in layers(framework, node)
-            for leaf, shape in leaves}
+    return {
+        f"{path}.{leaf}": shape
+        for path, _, leaves in layers(framework, node)
+        for leaf, shape in leaves
+    }
 
 
 def _verified_truth(framework: str, node: dict, reported: Any) -> dict[str, tuple[int, ...]]:
@@ -231,15 +243,17 @@ def _verified_truth(framework: str, node: dict, reported: Any) -> dict[str, tupl
         require(match is not None)
         groups.setdefault((match[1], match[2]), []).append((match[3], shape))
     got = Counter((prefix, tuple(sorted(leaves))) for (prefix, _), leaves in groups.items())
-    want = Counter((_MXNET_PREFIX[kind], tuple(sorted(leaves)))
-                   for _, kind, leaves in layers(framework, node))
+    want = Counter(
+        (_MXNET_PREFIX[kind], tuple(sorted(leaves))) for _, kind, leaves in layers(framework, node)
+    )
     require(got == want)
     return truth
 
 
 def _is_shape(value: Any) -> bool:
     return isinstance(value, list) and all(
-        isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in value)
+        isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in value
+    )
 
 
 def _kind(fw: Framework, value: Any) -> str:
@@ -265,8 +279,11 @@ def _seeded(gen: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
 
 
 def _close(got: Any, want: np.ndarray) -> bool:
-    return (isinstance(got, np.ndarray) and got.shape == want.shape
-            and bool(np.allclose(got, want, rtol=0, atol=1e-6)))
+    return (
+        isinstance(got, np.ndarray)
+        and got.shape == want.shape
+        and bool(np.allclose(got, want, rtol=0, atol=1e-6))
+    )
 
 
 def _seed(gen: np.random.Generator) -> int:
@@ -280,28 +297,36 @@ def _param_shapes_spec(what: str, node: dict, d: int, show_net: bool = False) ->
 
 def _param_shapes_examples_specs(framework: str) -> list[Spec]:
     """``param_shapes`` on the chapter's two nets: the MLP and the nested ``rgnet``."""
-    return [_param_shapes_spec("the chapter's MLP (net)", example_mlp(framework), 4),
-            _param_shapes_spec("the nested net rgnet", rgnet(framework), 4)]
+    return [
+        _param_shapes_spec("the chapter's MLP (net)", example_mlp(framework), 4),
+        _param_shapes_spec("the nested net rgnet", rgnet(framework), 4),
+    ]
 
 
 def _param_shapes_custom_specs(framework: str) -> list[Spec]:
     """``param_shapes`` on a custom block with BatchNorm and a layer without bias."""
-    return [_param_shapes_spec("a net with a custom block, BatchNorm and a layer without bias",
-                               custom_net(), 3)]
+    return [
+        _param_shapes_spec(
+            "a net with a custom block, BatchNorm and a layer without bias", custom_net(), 3
+        )
+    ]
 
 
 def _param_shapes_random_specs(framework: str, trials: int = 5) -> list[Spec]:
     """``param_shapes`` on ``trials`` freshly drawn nets with random nesting and widths."""
     gen = rng()
-    return [_param_shapes_spec(f"random nested net #{trial + 1}", *random_net(gen), show_net=True)
-            for trial in range(trials)]
+    return [
+        _param_shapes_spec(f"random nested net #{trial + 1}", *random_net(gen), show_net=True)
+        for trial in range(trials)
+    ]
 
 
 def _probe_param_shapes(param_shapes: Any, framework: str, spec: Spec) -> dict:
     fw = get(framework)
     net = build(fw, spec["net"], spec["d"])
-    data: dict[str, Any] = {"truth": [[name, list(fw.shape(p))]
-                                      for name, p in fw.named_parameters(net).items()]}
+    data: dict[str, Any] = {
+        "truth": [[name, list(fw.shape(p))] for name, p in fw.named_parameters(net).items()]
+    }
     if spec["show_net"]:
         data["net"] = str(net)[:2000]  # only ever shown in the message
     got = call(param_shapes, net, shown="net")
@@ -309,8 +334,10 @@ def _probe_param_shapes(param_shapes: Any, framework: str, spec: Spec) -> dict:
         data["returned"] = f"{type(got).__name__} {_clip(got)}"
         return data
     if len(got) > _MAX_ENTRIES:
-        fail(f"param_shapes(net) returned a dict of {len(got)} entries, far more than the net "
-             f"has parameters")
+        fail(
+            f"param_shapes(net) returned a dict of {len(got)} entries, far more than the net "
+            f"has parameters"
+        )
     data["answer"] = [_entry(key, value) for key, value in got.items()]
     return data
 
@@ -319,9 +346,12 @@ def _entry(key: Any, value: Any) -> dict:
     """One item of the learner's dict as plain data: its key as text, marked when it was not a
     string (such a key never names a parameter), and its value as a shape or described."""
     shape = as_shape(value)
-    return {"key": key if isinstance(key, str) else repr(key), "string": isinstance(key, str),
-            "shape": None if shape is None else list(shape),
-            "value": None if shape is not None else f"{type(value).__name__} {_clip(value)}"}
+    return {
+        "key": key if isinstance(key, str) else repr(key),
+        "string": isinstance(key, str),
+        "shape": None if shape is None else list(shape),
+        "value": None if shape is not None else f"{type(value).__name__} {_clip(value)}",
+    }
 
 
 def _judge_param_shapes(framework: str, spec: Spec, data: dict) -> str | None:
@@ -332,20 +362,27 @@ def _judge_param_shapes(framework: str, spec: Spec, data: dict) -> str | None:
         where += f":\n{data['net']}\n"
     if "returned" in data:
         require(isinstance(data["returned"], str))
-        return (f"param_shapes should return a dict {{name: shape}}; {where} it returned "
-                f"{data['returned']}")
+        return (
+            f"param_shapes should return a dict {{name: shape}}; {where} it returned "
+            f"{data['returned']}"
+        )
     entries = data["answer"]
     for entry in entries:
         require(isinstance(entry["key"], str) and isinstance(entry["string"], bool))
         if entry["shape"] is None:
             require(isinstance(entry["value"], str))
-            return (f"each value should be a shape, a tuple of ints such as (8, 4); {where} the "
-                    f"value for {_shown(entry)} is {entry['value']}")
+            return (
+                f"each value should be a shape, a tuple of ints such as (8, 4); {where} the "
+                f"value for {_shown(entry)} is {entry['value']}"
+            )
         require(_is_shape(entry["shape"]))
     shapes = {entry["key"]: tuple(entry["shape"]) for entry in entries if entry["string"]}
     missing = [name for name in truth if name not in shapes]
-    extra = [(entry["key"], _shown(entry)) for entry in entries
-             if not entry["string"] or entry["key"] not in truth]
+    extra = [
+        (entry["key"], _shown(entry))
+        for entry in entries
+        if not entry["string"] or entry["key"] not in truth
+    ]
     if missing or extra:
         return _names_message(framework, truth, len(entries), missing, extra, where)
     for name, expected in truth.items():
@@ -353,8 +390,10 @@ def _judge_param_shapes(framework: str, spec: Spec, data: dict) -> str | None:
             hint = ""
             if shapes[name] == tuple(reversed(expected)):
                 hint = " — that is the shape transposed; a dense weight is (out, in)"
-            return (f"{where} the shape of {name!r} should be {shape_text(expected)}; got "
-                    f"{shape_text(shapes[name])}{hint}")
+            return (
+                f"{where} the shape of {name!r} should be {shape_text(expected)}; got "
+                f"{shape_text(shapes[name])}{hint}"
+            )
     return None
 
 
@@ -363,40 +402,66 @@ def _shown(entry: dict) -> str:
     return repr(entry["key"]) if entry["string"] else entry["key"]
 
 
-def _names_message(framework: str, truth: dict, count: int, missing: list[str],
-                   extra: list[tuple[str, str]], where: str) -> str:
+def _names_message(
+    framework: str,
+    truth: dict,
+    count: int,
+    missing: list[str],
+    extra: list[tuple[str, str]],
+    where: str,
+) -> str:
     """Why the names are wrong; ``extra`` holds (text, as shown) of each key that is no name."""
     expected = ", ".join(repr(n) for n in list(truth)[:4]) + (", ..." if len(truth) > 4 else "")
     head = f"{where} expected {len(truth)} parameters named {expected}; got {count}"
     every = _ALL_PARAMETERS[framework]
     if not count:
-        return (f"{head}, an empty dict. The parameters live in the net's children, all the "
-                f"way down: {every} walks the whole tree")
-    buffers = [shown for text, shown in extra
-               if text.endswith(("running_mean", "running_var", "num_batches_tracked"))]
+        return (
+            f"{head}, an empty dict. The parameters live in the net's children, all the "
+            f"way down: {every} walks the whole tree"
+        )
+    buffers = [
+        shown
+        for text, shown in extra
+        if text.endswith(("running_mean", "running_var", "num_batches_tracked"))
+    ]
     if buffers:
-        return (f"{head}. {buffers[0]} is a buffer, not a parameter: state_dict() holds "
-                f"buffers as well as parameters; {every} holds only parameters")
-    frozen = [n for n in missing if n.endswith(("moving_mean", "moving_variance",
-                                                "running_mean", "running_var"))]
+        return (
+            f"{head}. {buffers[0]} is a buffer, not a parameter: state_dict() holds "
+            f"buffers as well as parameters; {every} holds only parameters"
+        )
+    frozen = [
+        n
+        for n in missing
+        if n.endswith(("moving_mean", "moving_variance", "running_mean", "running_var"))
+    ]
     if frozen and not extra:
-        return (f"{head}; {frozen[0]!r} is missing. It needs no gradient but is still a "
-                f"parameter: {_TRAINABLE_ONLY[framework]} leaves it out, {every} does not")
+        return (
+            f"{head}; {frozen[0]!r} is missing. It needs no gradient but is still a "
+            f"parameter: {_TRAINABLE_ONLY[framework]} leaves it out, {every} does not"
+        )
     if missing and not extra:
-        return (f"{head}; missing {', '.join(repr(n) for n in missing[:3])}"
-                + (f" and {len(missing) - 3} more" if len(missing) > 3 else "")
-                + f". Those belong to the net too: {every} walks every nested block")
+        return (
+            f"{head}; missing {', '.join(repr(n) for n in missing[:3])}"
+            + (f" and {len(missing) - 3} more" if len(missing) > 3 else "")
+            + f". Those belong to the net too: {every} walks every nested block"
+        )
     if extra and all("." not in text and "_" not in text for text, _ in extra):
-        return (f"{head}, named {sorted(text for text, _ in extra)}: those are the names "
-                f"inside one layer. Return the parameters of the whole net, as {every} names "
-                f"them")
+        return (
+            f"{head}, named {sorted(text for text, _ in extra)}: those are the names "
+            f"inside one layer. Return the parameters of the whole net, as {every} names "
+            f"them"
+        )
     parts = []
     if missing:
-        parts.append(f"missing {', '.join(repr(n) for n in missing[:3])}"
-                     + (f" and {len(missing) - 3} more" if len(missing) > 3 else ""))
+        parts.append(
+            f"missing {', '.join(repr(n) for n in missing[:3])}"
+            + (f" and {len(missing) - 3} more" if len(missing) > 3 else "")
+        )
     if extra:
-        parts.append(f"not parameters of this net: {', '.join(shown for _, shown in extra[:3])}"
-                     + (f" and {len(extra) - 3} more" if len(extra) > 3 else ""))
+        parts.append(
+            f"not parameters of this net: {', '.join(shown for _, shown in extra[:3])}"
+            + (f" and {len(extra) - 3} more" if len(extra) > 3 else "")
+        )
     return f"{head}; {'; '.join(parts)}. Use the names {every} gives"
 
 
@@ -411,16 +476,20 @@ def _clip(value: Any) -> str:
 
 PARAM_SHAPES = Question("access.param_shapes", _probe_param_shapes, _judge_param_shapes)
 check_param_shapes_examples = PARAM_SHAPES.check_function(
-    "check_param_shapes_examples", "public", _param_shapes_examples_specs)
+    "check_param_shapes_examples", "public", _param_shapes_examples_specs
+)
 check_param_shapes_custom = PARAM_SHAPES.check_function(
-    "check_param_shapes_custom", "custom", _param_shapes_custom_specs)
+    "check_param_shapes_custom", "custom", _param_shapes_custom_specs
+)
 check_param_shapes_random = PARAM_SHAPES.check_function(
-    "check_param_shapes_random", "random", _param_shapes_random_specs)
+    "check_param_shapes_random", "random", _param_shapes_random_specs
+)
 
 
 # -- Part B: a parameter deep inside a nested net ----------------------------------------
-def _block_bias_specs(framework: str, *, n_blocks: int = 4, index: int = 1, d: int = 4,
-                      h: int = 8) -> list[Spec]:
+def _block_bias_specs(
+    framework: str, *, n_blocks: int = 4, index: int = 1, d: int = 4, h: int = 8
+) -> list[Spec]:
     """``block_bias(rgnet, index)`` is the bias object of block ``index``'s first layer.
 
     The probe writes random values (from the spec's seed) into every weight and bias of the
@@ -442,8 +511,13 @@ def _block_bias_random_specs(framework: str, trials: int = 5) -> list[Spec]:
         n_blocks = int(gen.integers(3, 7))
         index = int(gen.choice([i for i in range(n_blocks) if i != previous]))
         previous = index
-        specs += _block_bias_specs(framework, n_blocks=n_blocks, index=index,
-                                   d=int(gen.integers(2, 10)), h=int(gen.integers(9, 17)))
+        specs += _block_bias_specs(
+            framework,
+            n_blocks=n_blocks,
+            index=index,
+            d=int(gen.integers(2, 10)),
+            h=int(gen.integers(9, 17)),
+        )
     return specs
 
 
@@ -473,8 +547,9 @@ def _probe_block_bias(block_bias: Any, framework: str, spec: Spec) -> dict:
     fw = get(framework)
     n_blocks, index = spec["n_blocks"], spec["index"]
     net = build(fw, rgnet(framework, spec["d"], spec["h"], n_blocks), spec["d"])
-    dense = [(b, k, layer) for b in range(n_blocks)
-             for k, layer in enumerate(fw.dense_layers(net[0][b]))]
+    dense = [
+        (b, k, layer) for b in range(n_blocks) for k, layer in enumerate(fw.dense_layers(net[0][b]))
+    ]
     dense.append((None, 0, fw.dense_layers(net)[-1]))
     values, fresh = _rgnet_values(spec)
     places: dict[int, list] = {}
@@ -487,10 +562,16 @@ def _probe_block_bias(block_bias: Any, framework: str, spec: Spec) -> dict:
     want = fw.bias(fw.dense_layers(net[0][index])[0])
     got = call(block_bias, net, index, shown=f"rgnet, {index}")
     kind = _kind(fw, got)
-    data = {"kind": kind, "type": type(got).__name__, "text": _clip(got),
-            "values": None if kind == "other" else _values(fw, got),
-            "place": places.get(id(got)), "name": names.get(id(got)),
-            "want": names[id(want)], "readback": None}
+    data = {
+        "kind": kind,
+        "type": type(got).__name__,
+        "text": _clip(got),
+        "values": None if kind == "other" else _values(fw, got),
+        "place": places.get(id(got)),
+        "name": names.get(id(got)),
+        "want": names[id(want)],
+        "readback": None,
+    }
     if kind == "parameter":
         try:
             fw.set_numpy(got, fresh)
@@ -513,14 +594,18 @@ def _judge_block_bias(framework: str, spec: Spec, data: dict) -> str | None:
         require(_close(data["readback"], fresh))
         return None
     want_name = _rgnet_name(framework, spec, want_place, data["want"])
-    head = (f"block_bias(rgnet, {index}) on an rgnet of {n_blocks} blocks (d={d}, h={h}) "
-            f"should return the bias of the first layer of block {index}, the parameter "
-            f"{want_name!r} of shape {shape_text((h,))}")
+    head = (
+        f"block_bias(rgnet, {index}) on an rgnet of {n_blocks} blocks (d={d}, h={h}) "
+        f"should return the bias of the first layer of block {index}, the parameter "
+        f"{want_name!r} of shape {shape_text((h,))}"
+    )
     if place is not None:
         require(isinstance(place, list) and len(place) == 3)
         if place == want_place:
-            return (f"{head}; it returned that parameter, but holding other values than the "
-                    f"check wrote into it: block_bias should not change the net")
+            return (
+                f"{head}; it returned that parameter, but holding other values than the "
+                f"check wrote into it: block_bias should not change the net"
+            )
         weight, bias = values[_dense_index(spec, place)]
         block, layer, kind = place
         require(_close(data["values"], bias if kind == "bias" else weight))
@@ -529,18 +614,22 @@ def _judge_block_bias(framework: str, spec: Spec, data: dict) -> str | None:
         if kind == "weight":
             hint = " — a weight, not the bias"
         elif block == index:
-            hint = (f" — another layer of the right block; the first layer of block {index} "
-                    f"is rgnet[0][{index}][0]")
+            hint = (
+                f" — another layer of the right block; the first layer of block {index} "
+                f"is rgnet[0][{index}][0]"
+            )
         elif block in (index - 1, index + 1) and layer == 0:
             hint = " — the neighbouring block: blocks are numbered from 0"
         where = "the output layer" if block is None else f"layer {layer} of block {block}"
         return f"{head}; got the {kind} of {where}, {got_name!r}{hint}"
     require(isinstance(data["type"], str) and isinstance(data["text"], str))
     if data["kind"] in ("tensor", "array"):
-        return (f"{head}; got {_article(data['type'])}"
-                f"{' with the right values' if same else ''} "
-                f"instead of the parameter itself. .data / .data() / .value() give the values; "
-                f"return the {fw.parameter_class} object, which also carries the gradient")
+        return (
+            f"{head}; got {_article(data['type'])}"
+            f"{' with the right values' if same else ''} "
+            f"instead of the parameter itself. .data / .data() / .value() give the values; "
+            f"return the {fw.parameter_class} object, which also carries the gradient"
+        )
     return f"{head}; got {data['type']} {data['text']}"
 
 
@@ -552,8 +641,9 @@ def _rgnet_name(framework: str, spec: Spec, place: list, reported: Any) -> str:
     """
     kind = place[2]
     if framework == "mxnet":
-        require(isinstance(reported, str)
-                and re.fullmatch(rf"dense\d+_{kind}", reported) is not None)
+        require(
+            isinstance(reported, str) and re.fullmatch(rf"dense\d+_{kind}", reported) is not None
+        )
         return reported
     node = rgnet(framework, spec["d"], spec["h"], spec["n_blocks"])
     paths = [path for path, layer, _ in layers(framework, node) if layer == "dense"]
@@ -564,16 +654,19 @@ def _rgnet_name(framework: str, spec: Spec, place: list, reported: Any) -> str:
 
 BLOCK_BIAS = Question("access.block_bias", _probe_block_bias, _judge_block_bias)
 check_block_bias = BLOCK_BIAS.check_function("check_block_bias", "public", _block_bias_specs)
-check_block_bias_random = BLOCK_BIAS.check_function("check_block_bias_random", "random",
-                                                    _block_bias_random_specs)
+check_block_bias_random = BLOCK_BIAS.check_function(
+    "check_block_bias_random", "random", _block_bias_random_specs
+)
 
 
 # -- Part C: one registered parameter, one plain tensor ----------------------------------
 _REGISTER_HINT = {
     "pytorch": "weight1 must be an nn.Parameter: a plain tensor attribute is not registered",
-    "mxnet": ("in Gluon 1.x create weight1 with self.params.get('weight1', shape=(n, n)): a "
-              "gluon.Parameter merely stored as an attribute is not collected by "
-              "collect_params()"),
+    "mxnet": (
+        "in Gluon 1.x create weight1 with self.params.get('weight1', shape=(n, n)): a "
+        "gluon.Parameter merely stored as an attribute is not collected by "
+        "collect_params()"
+    ),
     "mindspore": "weight1 must be a mindspore.Parameter: a plain Tensor attribute is not one",
 }
 
@@ -590,9 +683,11 @@ def _my_model_specs(framework: str, n: int = 20) -> list[Spec]:
 def _my_model_random_specs(framework: str, trials: int = 3) -> list[Spec]:
     """``check_my_model`` for sizes drawn at random (never the example's 20)."""
     gen = rng()
-    return [spec for n in gen.choice([k for k in range(2, 40) if k != 20], size=trials,
-                                     replace=False)
-            for spec in _my_model_specs(framework, int(n))]
+    return [
+        spec
+        for n in gen.choice([k for k in range(2, 40) if k != 20], size=trials, replace=False)
+        for spec in _my_model_specs(framework, int(n))
+    ]
 
 
 def _model_values(spec: Spec, shape: tuple[int, ...]) -> np.ndarray:
@@ -610,16 +705,18 @@ def _probe_my_model(MyModel: Any, framework: str, spec: Spec) -> dict:
     model = call(MyModel, n, shown=str(n))
     params = fw.named_parameters(model)
     prefix = getattr(model, "prefix", "") if fw.key == "mxnet" else ""
-    short = {name[len(prefix):] if name.startswith(prefix) else name: p
-             for name, p in params.items()}
+    short = {
+        name[len(prefix) :] if name.startswith(prefix) else name: p for name, p in params.items()
+    }
     attribute = getattr(model, "weight1", None)
     data: dict[str, Any] = {"names": list(short), "type1": type(attribute).__name__}
     if list(short) != ["weight1"]:
         return data
     weight1 = short["weight1"]
     shape1 = fw.shape(weight1)
-    data.update(shape1=None if shape1 is None else list(shape1), same=attribute is weight1,
-                readback=None)
+    data.update(
+        shape1=None if shape1 is None else list(shape1), same=attribute is weight1, readback=None
+    )
     if data["same"] and _readable(shape1):
         if fw.key == "mxnet":
             model.initialize()  # Gluon holds no values before; a no-op if already done
@@ -643,8 +740,10 @@ def _judge_my_model(framework: str, spec: Spec, data: dict) -> str | None:
     if not names:
         return f"{head}; it registers none — {_REGISTER_HINT[fw.key]}"
     if "weight2" in names:
-        return (f"{head}; weight2 is registered too — it must stay a plain tensor: wrapping it "
-                f"in {fw.parameter_class} makes it a parameter the optimizer would train")
+        return (
+            f"{head}; weight2 is registered too — it must stay a plain tensor: wrapping it "
+            f"in {fw.parameter_class} makes it a parameter the optimizer would train"
+        )
     if names != ["weight1"]:
         return f"{head}; it registers {sorted(names)}"
     shape1 = data["shape1"]
@@ -655,27 +754,36 @@ def _judge_my_model(framework: str, spec: Spec, data: dict) -> str | None:
     read = not _readable(shape1) or _close(data["readback"], _model_values(spec, shape1))
     if data["same"] is not True or not read:
         require(isinstance(data["type1"], str))
-        return (f"{head}, stored as the attribute model.weight1; model.weight1 is "
-                f"{data['type1']}, not the registered parameter")
+        return (
+            f"{head}, stored as the attribute model.weight1; model.weight1 is "
+            f"{data['type1']}, not the registered parameter"
+        )
     if shape1 != (n, n):
-        return (f"weight1 should have shape ({n}, {n}) for MyModel({n}); got "
-                f"{shape_text(shape1)}"
-                + (" — is the size hard-coded instead of taken from n?" if shape1 else ""))
+        return (
+            f"weight1 should have shape ({n}, {n}) for MyModel({n}); got "
+            f"{shape_text(shape1)}"
+            + (" — is the size hard-coded instead of taken from n?" if shape1 else "")
+        )
     if data["has2"] is not True:
         return f"MyModel({n}) should have an attribute weight2"
     if data["kind2"] != "tensor":
         require(isinstance(data["type2"], str))
-        return (f"model.weight2 should be a plain {fw.title} tensor (not a parameter); got "
-                f"{data['type2']}")
+        return (
+            f"model.weight2 should be a plain {fw.title} tensor (not a parameter); got "
+            f"{data['type2']}"
+        )
     require(_is_shape(data["shape2"]))
     shape2 = tuple(data["shape2"])
     if shape2 != (n, n):
-        return (f"weight2 should have shape ({n}, {n}) for MyModel({n}); got "
-                f"{shape_text(shape2)} — is the size hard-coded instead of taken from n?")
+        return (
+            f"weight2 should have shape ({n}, {n}) for MyModel({n}); got "
+            f"{shape_text(shape2)} — is the size hard-coded instead of taken from n?"
+        )
     return None
 
 
 MY_MODEL = Question("access.my_model", _probe_my_model, _judge_my_model)
 check_my_model = MY_MODEL.check_function("check_my_model", "public", _my_model_specs)
-check_my_model_random = MY_MODEL.check_function("check_my_model_random", "random",
-                                                _my_model_random_specs)
+check_my_model_random = MY_MODEL.check_function(
+    "check_my_model_random", "random", _my_model_random_specs
+)

@@ -7,6 +7,7 @@ hidden ones between ``### BEGIN HIDDEN TESTS`` and ``### END HIDDEN TESTS`` (whi
 data lets ``grade`` draw the trials and judge outside the kernel, and lets a learner's
 check run the original public tests even when a test cell was edited.
 """
+
 from __future__ import annotations
 
 import ast
@@ -52,17 +53,26 @@ def parse_checks(source: str, where: str) -> list[CheckCall]:
     calls = []
     for statement in tree.body:
         line = f"{where}, line {statement.lineno}"
-        if isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant) \
-                and isinstance(statement.value.value, str):
+        if (
+            isinstance(statement, ast.Expr)
+            and isinstance(statement.value, ast.Constant)
+            and isinstance(statement.value.value, str)
+        ):
             continue  # the docstring
         if isinstance(statement, ast.ImportFrom) and statement.module == "pmcheck":
             modules.update({alias.asname or alias.name: alias.name for alias in statement.names})
             continue
         call = statement.value if isinstance(statement, ast.Expr) else None
-        if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute)
-                and isinstance(call.func.value, ast.Name) and call.func.value.id in modules):
-            raise TestCellError(f"{line}: grading runs only calls of pmcheck functions "
-                              "in a test cell (its verdict is decided outside the kernel)")
+        if not (
+            isinstance(call, ast.Call)
+            and isinstance(call.func, ast.Attribute)
+            and isinstance(call.func.value, ast.Name)
+            and call.func.value.id in modules
+        ):
+            raise TestCellError(
+                f"{line}: grading runs only calls of pmcheck functions "
+                "in a test cell (its verdict is decided outside the kernel)"
+            )
         calls.append(_check_call(call, modules[call.func.value.id], line))
     if not calls:
         raise TestCellError(f"{where}: the test cell calls no check")
@@ -81,8 +91,9 @@ def _check_call(call: ast.Call, module: str, line: str) -> CheckCall:
         positional = [ast.literal_eval(arg) for arg in call.args[1:]]
         kwargs = {kw.arg: ast.literal_eval(kw.value) for kw in call.keywords}
     except ValueError:
-        raise TestCellError(f"{line}: the arguments of {function} after the answer must be "
-                          "literals") from None
+        raise TestCellError(
+            f"{line}: the arguments of {function} after the answer must be " "literals"
+        ) from None
     if None in kwargs or len(positional) > 1:
         raise TestCellError(f"{line}: pass {function}'s options by name")
     framework = positional[0] if positional else kwargs.pop("framework", None)
@@ -96,7 +107,7 @@ def shown_source(source: str) -> str:
         marker = line.strip()
         if marker == HIDDEN_BEGIN:
             hidden = True
-            shown.append(line[:len(line) - len(line.lstrip())] + HIDDEN_NOTE)
+            shown.append(line[: len(line) - len(line.lstrip())] + HIDDEN_NOTE)
         elif marker == HIDDEN_END:
             hidden = False
         elif not hidden:

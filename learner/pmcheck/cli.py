@@ -10,6 +10,7 @@ Before and after, it says what would cost points when graded although the answer
 right: a file handed in under another name, more output than grading keeps, an answer
 cell that stops with an error (a SyntaxError is named as such), a cell that runs forever.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -47,12 +48,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="pmcheck",
         description="Check a saved exercise notebook in a fresh kernel, the way it is graded: "
-                    "its cells run from the top, then every public test runs on your answers. "
-                    "Hidden tests run only when it is graded.")
+        "its cells run from the top, then every public test runs on your answers. "
+        "Hidden tests run only when it is graded.",
+    )
     parser.add_argument("notebook", type=Path, metavar="NOTEBOOK", help="the .ipynb file")
-    parser.add_argument("--cell-timeout", type=float, default=CELL_SECONDS, metavar="SECONDS",
-                        help=f"stop a cell after this long (default {CELL_SECONDS:g}, as in "
-                             "grading)")
+    parser.add_argument(
+        "--cell-timeout",
+        type=float,
+        default=CELL_SECONDS,
+        metavar="SECONDS",
+        help=f"stop a cell after this long (default {CELL_SECONDS:g}, as in " "grading)",
+    )
     args = parser.parse_args(argv)
     try:
         text, passed = check_file(args.notebook, cell_seconds=args.cell_timeout)
@@ -82,13 +88,17 @@ def check_file(path: Path, *, cell_seconds: float = CELL_SECONDS) -> tuple[str, 
     problems += cell_problems
     outcomes = [_explained(o, answers, errors) for o in executed]
     saved = datetime.datetime.fromtimestamp(path.stat().st_mtime)
-    title = (f"Checking {path.name} as saved at {saved:%H:%M:%S} (public tests; hidden tests "
-             "run when it is graded)")
+    title = (
+        f"Checking {path.name} as saved at {saved:%H:%M:%S} (public tests; hidden tests "
+        "run when it is graded)"
+    )
     lines = [selfcheck.report(outcomes, title)]
     lines += [f"Problem: {problem}" for problem in problems]
     lines += [f"Note: {note}" for note in notes]
-    lines.append("Note: unsaved changes in Jupyter are not in the file: save before you "
-                 "check and before you hand in.")
+    lines.append(
+        "Note: unsaved changes in Jupyter are not in the file: save before you "
+        "check and before you hand in."
+    )
     passed = not problems and all(o.status != "failed" for o in outcomes)
     return "\n".join(lines), passed
 
@@ -101,14 +111,15 @@ def _read(path: Path):
     try:
         json.loads(path.read_bytes())
     except (ValueError, UnicodeDecodeError):
-        raise Problem(f"{path.name} is not valid JSON, so not a notebook Jupyter can open "
-                      "(was it cut short, or saved by another program?)") from None
+        raise Problem(
+            f"{path.name} is not valid JSON, so not a notebook Jupyter can open "
+            "(was it cut short, or saved by another program?)"
+        ) from None
     try:
         nb = nbformat.read(path, as_version=4)
     except Exception as error:  # noqa: BLE001 -- nbformat raises many kinds
         first = (str(error).strip().splitlines() or [type(error).__name__])[0]
-        raise Problem(f"{path.name} is not a notebook Jupyter can open ({first[:200]})") \
-            from None
+        raise Problem(f"{path.name} is not a notebook Jupyter can open ({first[:200]})") from None
     return nb
 
 
@@ -121,8 +132,10 @@ def _identify(path: Path, nb) -> tuple[str, list[str], list[str]]:
         name = COPY_SUFFIX.sub("", path.stem)
     problems = []
     if path.stem != name:
-        problems.append(f"this file is named {path.name!r}, but grading reads only "
-                        f"{name}.ipynb: rename it to that before you hand it in")
+        problems.append(
+            f"this file is named {path.name!r}, but grading reads only "
+            f"{name}.ipynb: rename it to that before you hand it in"
+        )
     return name, [], problems
 
 
@@ -134,11 +147,15 @@ def _edited_tests(nb, questions: list[dict[str, Any]]) -> list[str]:
             continue
         cell = cells.get(question["grade_id"])
         if cell is None:
-            notes.append(f"test cell {question['grade_id']} is missing from your copy; the "
-                         "original tests ran, as they will when it is graded")
+            notes.append(
+                f"test cell {question['grade_id']} is missing from your copy; the "
+                "original tests ran, as they will when it is graded"
+            )
         elif public_source(cell.source) != question["source"]:
-            notes.append(f"test cell {question['grade_id']} was changed; the original tests "
-                         "ran, as they will when it is graded")
+            notes.append(
+                f"test cell {question['grade_id']} was changed; the original tests "
+                "ran, as they will when it is graded"
+            )
     return notes
 
 
@@ -153,12 +170,20 @@ def _own_questions(nb, path: Path) -> tuple[list[dict[str, Any]], dict[str, str]
             question["manual"] = True
         else:
             try:
-                calls = parse_checks(public_source(cell.source),
-                                     f"{path.name}, test cell {question['grade_id']}")
+                calls = parse_checks(
+                    public_source(cell.source), f"{path.name}, test cell {question['grade_id']}"
+                )
             except TestCellError as error:
                 raise Problem(str(error)) from None
-            question["calls"] = [{"check": c.function, "answer": c.answer,
-                                  "framework": c.framework, "kwargs": c.kwargs} for c in calls]
+            question["calls"] = [
+                {
+                    "check": c.function,
+                    "answer": c.answer,
+                    "framework": c.framework,
+                    "kwargs": c.kwargs,
+                }
+                for c in calls
+            ]
         questions.append(question)
     if not questions:
         raise Problem(f"{path.name} has no questions to check (is it an exercise notebook?)")
@@ -191,14 +216,21 @@ def _execute(nb, path: Path, questions, cell_seconds: float):
     final = nbformat.v4.new_code_cell(
         "import pmcheck.selfcheck as _pmcheck_selfcheck\n"
         f"print({MARK!r} + _pmcheck_selfcheck.run_json(None, __import__('json').loads("
-        f"{json.dumps(questions)!r})))")
-    run_nb = nbformat.v4.new_notebook(cells=[*(nbformat.from_dict(c) for c in runs), final],
-                                      metadata=nb.metadata)
+        f"{json.dumps(questions)!r})))"
+    )
+    run_nb = nbformat.v4.new_notebook(
+        cells=[*(nbformat.from_dict(c) for c in runs), final], metadata=nb.metadata
+    )
     env = {**KERNEL_ENV, **os.environ}
-    client = NotebookClient(run_nb, timeout=cell_seconds, allow_errors=True,
-                            interrupt_on_timeout=True, kernel_name="python3",
-                            resources={"metadata": {"path": str(path.resolve().parent)}},
-                            env=env)
+    client = NotebookClient(
+        run_nb,
+        timeout=cell_seconds,
+        allow_errors=True,
+        interrupt_on_timeout=True,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(path.resolve().parent)}},
+        env=env,
+    )
     # Ctrl-C stops the check at once. (asyncio, under nbclient, would otherwise turn it
     # into a cancellation that the run survives, the kernel's cell reporting an interrupt.)
     pressed: list[bool] = []
@@ -225,14 +257,17 @@ def _execute(nb, path: Path, questions, cell_seconds: float):
         for output in cell.get("outputs", []):
             size += len(json.dumps(output))
             if size > OUTPUT_LIMIT and not any("output" in p for p in problems):
-                problems.append(f"the notebook prints more than {OUTPUT_LIMIT >> 20} MiB; "
-                                f"grading keeps only that much and interrupts the cell that "
-                                f"goes past it ({where}), which then fails: print less")
+                problems.append(
+                    f"the notebook prints more than {OUTPUT_LIMIT >> 20} MiB; "
+                    f"grading keeps only that much and interrupts the cell that "
+                    f"goes past it ({where}), which then fails: print less"
+                )
             if output.get("output_type") == "error":
                 errors[where] = _error_text(output, cell_seconds)
     for where, text in errors.items():
-        problems.append(f"{'answer cell ' + where if where != 'a cell' else 'a cell'} "
-                        f"stopped with {text}")
+        problems.append(
+            f"{'answer cell ' + where if where != 'a cell' else 'a cell'} " f"stopped with {text}"
+        )
     outcomes = _outcomes(run_nb.cells[-1])
     return outcomes, problems, errors
 
@@ -243,7 +278,8 @@ def _error_text(output, cell_seconds: float) -> str:
         return f"a timeout: it ran past {cell_seconds:g} s and was stopped (an endless loop?)"
     if ename in ("SyntaxError", "IndentationError", "TabError"):
         line = re.search(r"line (\d+)", evalue) or re.search(
-            r"line (\d+)", " ".join(output.get("traceback", [])))
+            r"line (\d+)", " ".join(output.get("traceback", []))
+        )
         where = f" at line {line.group(1)} of the cell" if line else ""
         message = re.sub(r"\s*\([^()]*line \d+\)$", "", evalue)
         return f"{ename}{where}: {message} (nothing in that cell ran)"
@@ -256,24 +292,31 @@ def _outcomes(cell) -> list[selfcheck.Outcome]:
         text = output.get("text", "") if output.get("output_type") == "stream" else ""
         for line in text.splitlines():
             if line.startswith(MARK):
-                return [selfcheck.Outcome(**o) for o in json.loads(line[len(MARK):])]
+                return [selfcheck.Outcome(**o) for o in json.loads(line[len(MARK) :])]
     for output in cell.get("outputs", []):
         if output.get("output_type") == "error":
-            raise Problem(f"the check itself could not run in the kernel: "
-                          f"{output.get('ename')}: {output.get('evalue')} (is pmcheck "
-                          "installed in the kernel's Python?)")
+            raise Problem(
+                f"the check itself could not run in the kernel: "
+                f"{output.get('ename')}: {output.get('evalue')} (is pmcheck "
+                "installed in the kernel's Python?)"
+            )
     raise Problem("the check itself sent no result (did the kernel die? out of memory?)")
 
 
-def _explained(outcome: selfcheck.Outcome, answers: dict[str, str],
-               errors: dict[str, str]) -> selfcheck.Outcome:
+def _explained(
+    outcome: selfcheck.Outcome, answers: dict[str, str], errors: dict[str, str]
+) -> selfcheck.Outcome:
     """A missing answer's message, with the error that stopped its cell."""
     cell = answers.get(outcome.missing)
     if not outcome.missing or cell not in errors:
         return outcome
-    return selfcheck.Outcome(outcome.grade_id, outcome.points, outcome.status,
-                             f"{outcome.missing} is not defined: its answer cell {cell} "
-                             f"stopped with {errors[cell]}", outcome.missing)
+    return selfcheck.Outcome(
+        outcome.grade_id,
+        outcome.points,
+        outcome.status,
+        f"{outcome.missing} is not defined: its answer cell {cell} " f"stopped with {errors[cell]}",
+        outcome.missing,
+    )
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
 """Helpers shared by the answer checks: quiet calls into learner code, plain-words failures."""
+
 from __future__ import annotations
 
 import contextlib

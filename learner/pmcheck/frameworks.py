@@ -3,6 +3,7 @@
 Adapters import their framework only when first used: a PyTorch notebook never pays
 for importing MXNet. Everything they hand back to a check is plain numpy or Python.
 """
+
 from __future__ import annotations
 
 import functools
@@ -148,11 +149,15 @@ class Framework:
                 value = np.asarray(value)
                 shape = self.shape(entries[name])
                 if tuple(value.shape) != shape:
-                    raise ValueError(f"{name} has shape {tuple(value.shape)} in the state but "
-                                     f"{shape} in the net")
+                    raise ValueError(
+                        f"{name} has shape {tuple(value.shape)} in the state but "
+                        f"{shape} in the net"
+                    )
                 self.set_numpy(entries[name], value)
-        return ([name for name in entries if name not in state],
-                [name for name in state if name not in entries])
+        return (
+            [name for name in entries if name not in state],
+            [name for name in state if name not in entries],
+        )
 
     def grads(self, net: Any, X: np.ndarray, params: Sequence[Any]) -> list[np.ndarray]:
         """Gradients of ``net(X).sum()`` with respect to ``params``."""
@@ -274,8 +279,7 @@ class MXNet(Framework):
         return self.mx.gluon.nn
 
     def dense(self, out, in_, *, bias=True, relu=False):
-        return self.nn.Dense(out, in_units=in_, use_bias=bias,
-                             activation="relu" if relu else None)
+        return self.nn.Dense(out, in_units=in_, use_bias=bias, activation="relu" if relu else None)
 
     def relu(self):
         return self.nn.Activation("relu")
@@ -485,8 +489,7 @@ class MindSpore(Framework):
 
     def grads(self, net, X, params):
         with quiet():
-            grad_fn = self.ms.grad(lambda x: net(x).sum(), grad_position=None,
-                                   weights=list(params))
+            grad_fn = self.ms.grad(lambda x: net(x).sum(), grad_position=None, weights=list(params))
             return [self.numpy(g) for g in grad_fn(self.ms.Tensor(np.asarray(X, np.float32)))]
 
 
@@ -498,6 +501,7 @@ def get(framework: str) -> Framework:
     if framework not in FRAMEWORKS:
         raise ValueError(f"unknown framework {framework!r}; expected one of {FRAMEWORKS}")
     if framework not in _ADAPTERS:
-        _ADAPTERS[framework] = {"pytorch": PyTorch, "mxnet": MXNet,
-                                "mindspore": MindSpore}[framework]()
+        _ADAPTERS[framework] = {"pytorch": PyTorch, "mxnet": MXNet, "mindspore": MindSpore}[
+            framework
+        ]()
     return _ADAPTERS[framework]

@@ -6,6 +6,7 @@ statistically; the tolerances are set so that a correct initializer fails with a
 probability given by :func:`mixture_false_failure_bound` (below 2e-16 on the public
 layer), while the usual mistakes miss by many tolerances.
 """
+
 from __future__ import annotations
 
 import math
@@ -85,11 +86,11 @@ class MixtureStats:
     """What the checks measure on a set of weights."""
 
     n: int
-    zero: float       # fraction exactly 0
-    positive: float   # fraction in [5, 10]
-    negative: float   # fraction in [-10, -5]
-    inner: float      # fraction with 0 < |w| < 5: impossible for a correct initializer
-    outer: float      # fraction with |w| > 10: impossible as well
+    zero: float  # fraction exactly 0
+    positive: float  # fraction in [5, 10]
+    negative: float  # fraction in [-10, -5]
+    inner: float  # fraction with 0 < |w| < 5: impossible for a correct initializer
+    outer: float  # fraction with |w| > 10: impossible as well
     smallest_nonzero: float
     ks_positive: float
     ks_negative: float
@@ -143,8 +144,12 @@ def _mixture_random_specs(framework: str) -> list[Spec]:
     ``mixture_layout_false_failure_bound`` (the first layer: at least 160,000), under 1e-19.
     """
     gen = rng()
-    sizes = [int(gen.integers(400, 601)), int(gen.integers(400, 601)),
-             int(gen.integers(200, 401)), int(gen.integers(2, 11))]
+    sizes = [
+        int(gen.integers(400, 601)),
+        int(gen.integers(400, 601)),
+        int(gen.integers(200, 401)),
+        int(gen.integers(2, 11)),
+    ]
     return [{"sizes": sizes, "again": True}]
 
 
@@ -172,12 +177,15 @@ def _judge_mixture(framework: str, spec: Spec, data: dict) -> str | None:
         return _mixture_failure(layers[0], f"a {out} x {in_} layer")
     for k, weights in enumerate(layers):
         hint = " — was the initializer applied to every dense layer?" if k else ""
-        message = _support_failure(MixtureStats.of(weights),
-                                   f"dense layer {k} of a net with layers {_arrows(sizes)}{hint}")
+        message = _support_failure(
+            MixtureStats.of(weights), f"dense layer {k} of a net with layers {_arrows(sizes)}{hint}"
+        )
         if message is not None:
             return message
-    message = _mixture_failure(np.concatenate([w.ravel() for w in layers]),
-                               f"all the weights of a net with layers {_arrows(sizes)}")
+    message = _mixture_failure(
+        np.concatenate([w.ravel() for w in layers]),
+        f"all the weights of a net with layers {_arrows(sizes)}",
+    )
     if message is not None:
         return message
     first, again = layers[0].ravel(), data["again"]
@@ -185,16 +193,20 @@ def _judge_mixture(framework: str, spec: Spec, data: dict) -> str | None:
     chunk_zero = [float(np.mean(chunk == 0)) for chunk in np.array_split(first, CHUNKS)]
     worst = max(range(CHUNKS), key=lambda c: abs(chunk_zero[c] - 0.5))
     if abs(chunk_zero[worst] - 0.5) > CHUNK_TOLERANCE:
-        return (f"the zeros should be scattered at random over the weights, but in quarter "
-                f"{worst + 1} of the first layer's weights {chunk_zero[worst]:.1%} are 0 "
-                f"(quarters: {', '.join(f'{z:.1%}' for z in chunk_zero)}); expected about 50% "
-                f"in each. Draw each weight independently instead of writing the parts in "
-                f"blocks")
+        return (
+            f"the zeros should be scattered at random over the weights, but in quarter "
+            f"{worst + 1} of the first layer's weights {chunk_zero[worst]:.1%} are 0 "
+            f"(quarters: {', '.join(f'{z:.1%}' for z in chunk_zero)}); expected about 50% "
+            f"in each. Draw each weight independently instead of writing the parts in "
+            f"blocks"
+        )
     repeated = float(np.mean((first != 0) & (first == again.ravel())))
     if repeated > REPEAT_TOLERANCE:
-        return (f"initializing the same layer twice gave the same non-zero weights at "
-                f"{repeated:.1%} of the positions: the initializer must draw fresh random "
-                f"numbers each time, not write a fixed pattern or reseed the generator")
+        return (
+            f"initializing the same layer twice gave the same non-zero weights at "
+            f"{repeated:.1%} of the positions: the initializer must draw fresh random "
+            f"numbers each time, not write a fixed pattern or reseed the generator"
+        )
     return None
 
 
@@ -206,45 +218,64 @@ def _mixture_failure(weights: np.ndarray, what: str) -> str | None:
     if message is not None:
         return message
     if stats.zero == 1:
-        return (f"{what}: every weight is exactly 0, as if the initializer wrote nothing. In "
-                f"MXNet, _init_weight(self, name, data) must write into the array it is given, "
-                f"data[:] = ...; data = ... only rebinds the local name")
+        return (
+            f"{what}: every weight is exactly 0, as if the initializer wrote nothing. In "
+            f"MXNet, _init_weight(self, name, data) must write into the array it is given, "
+            f"data[:] = ...; data = ... only rebinds the local name"
+        )
     if abs(stats.zero - 0.5) > FRACTION_TOLERANCE:
-        return (f"{what}: expected about 50% of the weights to be exactly 0 (±"
-                f"{FRACTION_TOLERANCE:.0%}); got {stats.zero:.1%} of {stats.n} weights")
-    if abs(stats.positive - 0.25) > FRACTION_TOLERANCE \
-            or abs(stats.negative - 0.25) > FRACTION_TOLERANCE:
-        return (f"{what}: expected about 25% of the weights in [5, 10] and 25% in [-10, -5] (±"
-                f"{FRACTION_TOLERANCE:.0%}); got {stats.positive:.1%} and {stats.negative:.1%}"
-                + (" — one sign is missing" if min(stats.positive, stats.negative) == 0
-                   else ""))
+        return (
+            f"{what}: expected about 50% of the weights to be exactly 0 (±"
+            f"{FRACTION_TOLERANCE:.0%}); got {stats.zero:.1%} of {stats.n} weights"
+        )
+    if (
+        abs(stats.positive - 0.25) > FRACTION_TOLERANCE
+        or abs(stats.negative - 0.25) > FRACTION_TOLERANCE
+    ):
+        return (
+            f"{what}: expected about 25% of the weights in [5, 10] and 25% in [-10, -5] (±"
+            f"{FRACTION_TOLERANCE:.0%}); got {stats.positive:.1%} and {stats.negative:.1%}"
+            + (" — one sign is missing" if min(stats.positive, stats.negative) == 0 else "")
+        )
     for sign, ks in (("positive", stats.ks_positive), ("negative", stats.ks_negative)):
         if ks > KS_TOLERANCE:
-            return (f"{what}: the {sign} weights should be spread uniformly over "
-                    f"{'[5, 10]' if sign == 'positive' else '[-10, -5]'}, but their "
-                    f"distribution is {ks:.3f} away from the uniform one (Kolmogorov-Smirnov "
-                    f"distance; a uniform draw stays within {KS_TOLERANCE})")
+            return (
+                f"{what}: the {sign} weights should be spread uniformly over "
+                f"{'[5, 10]' if sign == 'positive' else '[-10, -5]'}, but their "
+                f"distribution is {ks:.3f} away from the uniform one (Kolmogorov-Smirnov "
+                f"distance; a uniform draw stays within {KS_TOLERANCE})"
+            )
     return None
 
 
 def _support_failure(stats: MixtureStats, what: str) -> str | None:
     if stats.outer != 0:
-        return (f"{what}: {stats.outer:.1%} of the weights are beyond ±10; every weight should "
-                f"be 0 or have 5 <= |w| <= 10")
+        return (
+            f"{what}: {stats.outer:.1%} of the weights are beyond ±10; every weight should "
+            f"be 0 or have 5 <= |w| <= 10"
+        )
     if stats.inner == 0 and stats.zero > 0:
         return None
     if stats.inner == 0:
         return f"{what}: no weight is 0; about half of them should be"
-    head = (f"{what}: {stats.inner:.1%} of the weights are non-zero with |w| < 5; every weight "
-            f"should be 0 or have 5 <= |w| <= 10")
+    head = (
+        f"{what}: {stats.inner:.1%} of the weights are non-zero with |w| < 5; every weight "
+        f"should be 0 or have 5 <= |w| <= 10"
+    )
     if stats.zero < 0.01 and stats.positive + stats.negative > 0.2:
-        return (f"{head}. No weight is 0: this looks like U(-10, 10) without the zeroing step "
-                f"— set every weight with |w| < 5 to 0")
+        return (
+            f"{head}. No weight is 0: this looks like U(-10, 10) without the zeroing step "
+            f"— set every weight with |w| < 5 to 0"
+        )
     if stats.positive + stats.negative < 0.01:
-        return (f"{head}, and none has |w| >= 5: the mask is inverted — it kept the weights "
-                f"with |w| < 5 and zeroed the others")
-    return (f"{head}. The smallest non-zero |w| is {stats.smallest_nonzero:.3g}: the zeroing "
-            f"threshold looks like {stats.smallest_nonzero:.2g} instead of 5")
+        return (
+            f"{head}, and none has |w| >= 5: the mask is inverted — it kept the weights "
+            f"with |w| < 5 and zeroed the others"
+        )
+    return (
+        f"{head}. The smallest non-zero |w| is {stats.smallest_nonzero:.3g}: the zeroing "
+        f"threshold looks like {stats.smallest_nonzero:.2g} instead of 5"
+    )
 
 
 def _float32(fw: Framework, param: Any) -> np.ndarray:
@@ -262,8 +293,9 @@ def _arrows(sizes: Sequence[int]) -> str:
 
 MIXTURE = Question("initialization.mixture", _probe_mixture, _judge_mixture)
 check_mixture_init = MIXTURE.check_function("check_mixture_init", "public", _mixture_specs)
-check_mixture_init_random = MIXTURE.check_function("check_mixture_init_random", "random",
-                                                   _mixture_random_specs)
+check_mixture_init_random = MIXTURE.check_function(
+    "check_mixture_init_random", "random", _mixture_random_specs
+)
 
 
 # -- Part B: Xavier for the first layer, 42 for the last ---------------------------------
@@ -298,8 +330,10 @@ def starting_weights(sizes: Sequence[int], seed: int) -> list[np.ndarray]:
     a layer left alone is told apart from one initialized; the judge regenerates these itself.
     """
     gen = np.random.default_rng(seed)
-    return [gen.uniform(-0.5, 0.5, size=(out, in_)).astype(np.float32)
-            for in_, out in zip(sizes, sizes[1:])]
+    return [
+        gen.uniform(-0.5, 0.5, size=(out, in_)).astype(np.float32)
+        for in_, out in zip(sizes, sizes[1:])
+    ]
 
 
 def _probe_xavier(init_first_and_last: Any, framework: str, spec: Spec) -> dict:
@@ -326,47 +360,64 @@ def _judge_xavier(framework: str, spec: Spec, data: dict) -> str | None:
     if not np.all(after[last] == 42):
         fortytwo = [k for k in range(last) if np.all(after[k] == 42)]
         if fortytwo:
-            return (f"{where}, dense layer {fortytwo[0]} got the constant 42, but it is not "
-                    f"the last layer: the last one is {position}")
+            return (
+                f"{where}, dense layer {fortytwo[0]} got the constant 42, but it is not "
+                f"the last layer: the last one is {position}"
+            )
         if np.array_equal(after[last], before[last]):
-            return (f"{where}, the last layer's weight was not changed; expected 42 "
-                    f"everywhere. The last layer of this net is {position}"
-                    + _reinit_hint(framework))
-        return (f"{where}, the last layer's weight should be 42 everywhere; got values from "
-                f"{after[last].min():.3g} to {after[last].max():.3g}")
+            return (
+                f"{where}, the last layer's weight was not changed; expected 42 "
+                f"everywhere. The last layer of this net is {position}" + _reinit_hint(framework)
+            )
+        return (
+            f"{where}, the last layer's weight should be 42 everywhere; got values from "
+            f"{after[last].min():.3g} to {after[last].max():.3g}"
+        )
     for k in range(1, last):
         if not np.array_equal(after[k], before[k]):
-            return (f"{where}, dense layer {k} was re-initialized; only the first and the last "
-                    f"layers should change")
+            return (
+                f"{where}, dense layer {k} was re-initialized; only the first and the last "
+                f"layers should change"
+            )
     first = after[0].astype(np.float64)
     fan_out, fan_in = first.shape
     bound = math.sqrt(6 / (fan_in + fan_out))
     if np.array_equal(after[0], before[0]):
-        return (f"{where}, the first layer's weight was not changed; expected Xavier uniform"
-                + _reinit_hint(framework))
+        return (
+            f"{where}, the first layer's weight was not changed; expected Xavier uniform"
+            + _reinit_hint(framework)
+        )
     largest = float(np.abs(first).max())
     if not largest <= bound * (1 + 1e-4):
-        return (f"{where}, the first layer ({fan_in} -> {fan_out}) should be Xavier uniform, "
-                f"within ±sqrt(6 / (fan_in + fan_out)) = ±{bound:.4f}; its largest |w| is "
-                f"{largest:.4f} — Xavier normal, or another initializer?")
+        return (
+            f"{where}, the first layer ({fan_in} -> {fan_out}) should be Xavier uniform, "
+            f"within ±sqrt(6 / (fan_in + fan_out)) = ±{bound:.4f}; its largest |w| is "
+            f"{largest:.4f} — Xavier normal, or another initializer?"
+        )
     variance = float(np.mean(first**2))
     target = bound**2 / 3
     if not abs(variance - target) <= XAVIER_TOLERANCE * target:
-        return (f"{where}, the first layer's weights should have variance 2 / (fan_in + "
-                f"fan_out) = {target:.4g} (Xavier uniform); got {variance:.4g} — the "
-                f"framework's default initializer, or Xavier with another gain?")
+        return (
+            f"{where}, the first layer's weights should have variance 2 / (fan_in + "
+            f"fan_out) = {target:.4g} (Xavier uniform); got {variance:.4g} — the "
+            f"framework's default initializer, or Xavier with another gain?"
+        )
     return None
 
 
 def _reinit_hint(framework: str) -> str:
     if framework != "mxnet":
         return ""
-    return (". In MXNet, initializing a parameter that already has values does nothing (it "
-            "only warns) unless you pass force_reinit=True")
+    return (
+        ". In MXNet, initializing a parameter that already has values does nothing (it "
+        "only warns) unless you pass force_reinit=True"
+    )
 
 
 XAVIER = Question("initialization.xavier_first_42_last", _probe_xavier, _judge_xavier)
-check_xavier_first_42_last = XAVIER.check_function("check_xavier_first_42_last", "public",
-                                                   _xavier_specs)
+check_xavier_first_42_last = XAVIER.check_function(
+    "check_xavier_first_42_last", "public", _xavier_specs
+)
 check_xavier_first_42_last_random = XAVIER.check_function(
-    "check_xavier_first_42_last_random", "random", _xavier_random_specs)
+    "check_xavier_first_42_last_random", "random", _xavier_random_specs
+)

@@ -7,6 +7,7 @@ happens. No notebook schema has an "iri" field. :func:`defer_iri_grammar` puts a
 module in its place whose ``is_valid_syntax`` imports the real module on its first call, so
 nothing changes but when the grammar is built (never, for notebooks).
 """
+
 from __future__ import annotations
 
 import sys

@@ -7,6 +7,7 @@ it, and the net's outputs in inference mode (BatchNorm normalizing with its runn
 statistics). So a report is right only if its names and values are, and a converted state is
 judged by the logits numpy computes from it, not by what the learner's kernel says of it.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -21,15 +22,27 @@ from pmcheck.frameworks import get
 from pmcheck.question import Question, Spec, require
 
 #: What each layer with state holds, by role, in the order the seed fills them.
-ROLES = {"dense": ("weight", "bias"), "conv": ("weight", "bias"),
-         "norm": ("scale", "shift", "mean", "var", "count")}
+ROLES = {
+    "dense": ("weight", "bias"),
+    "conv": ("weight", "bias"),
+    "norm": ("scale", "shift", "mean", "var", "count"),
+}
 #: BatchNorm's arrays as each framework names them (only PyTorch counts the training passes).
 NORM_NAMES = {
-    "pytorch": {"scale": "weight", "shift": "bias", "mean": "running_mean",
-                "var": "running_var", "count": "num_batches_tracked"},
+    "pytorch": {
+        "scale": "weight",
+        "shift": "bias",
+        "mean": "running_mean",
+        "var": "running_var",
+        "count": "num_batches_tracked",
+    },
     "mxnet": {"scale": "gamma", "shift": "beta", "mean": "running_mean", "var": "running_var"},
-    "mindspore": {"scale": "gamma", "shift": "beta", "mean": "moving_mean",
-                  "var": "moving_variance"},
+    "mindspore": {
+        "scale": "gamma",
+        "shift": "beta",
+        "mean": "moving_mean",
+        "var": "moving_variance",
+    },
 }
 #: The roles a BatchNorm layer keeps from training passes rather than from the optimizer.
 STATISTICS = ("mean", "var", "count")
@@ -42,12 +55,18 @@ _MAX_ENTRIES, _MAX_VALUES = 1000, 200_000
 
 #: Why a state without BatchNorm's statistics is incomplete, per framework.
 _WHY_STATISTICS = {
-    "pytorch": ("they are buffers, not parameters, so named_parameters() and parameters() "
-                "leave them out; state_dict() holds every entry, buffers included"),
-    "mxnet": ("they are parameters that are not trained (grad_req 'null') but part of the "
-              "state the net predicts with; the file save_parameters writes holds them"),
-    "mindspore": ("they are parameters that are not trained (requires_grad=False), so "
-                  "trainable_params() leaves them out; parameters_and_names() holds them"),
+    "pytorch": (
+        "they are buffers, not parameters, so named_parameters() and parameters() "
+        "leave them out; state_dict() holds every entry, buffers included"
+    ),
+    "mxnet": (
+        "they are parameters that are not trained (grad_req 'null') but part of the "
+        "state the net predicts with; the file save_parameters writes holds them"
+    ),
+    "mindspore": (
+        "they are parameters that are not trained (requires_grad=False), so "
+        "trainable_params() leaves them out; parameters_and_names() holds them"
+    ),
 }
 #: How to reach every entry of a net's state, per framework, for the hints.
 _EVERY_ENTRY = {
@@ -71,8 +90,14 @@ def entries(framework: str, node: dict) -> list[tuple[str, int, str, tuple[int, 
             size = leaves[0][1][0]
             for role in ROLES["norm"]:
                 if role in NORM_NAMES[framework]:
-                    found.append((f"{path}.{NORM_NAMES[framework][role]}", index, role,
-                                  () if role == "count" else (size,)))
+                    found.append(
+                        (
+                            f"{path}.{NORM_NAMES[framework][role]}",
+                            index,
+                            role,
+                            () if role == "count" else (size,),
+                        )
+                    )
         else:
             found += [(f"{path}.{leaf}", index, leaf, tuple(shape)) for leaf, shape in leaves]
     return found
@@ -106,8 +131,10 @@ def seeded_state(framework: str, node: dict, seed: int) -> dict[str, np.ndarray]
 def _by_layer(framework: str, node: dict, state: dict[str, np.ndarray]) -> list[dict]:
     """The arrays of ``state`` layer by layer, by role; a missing statistic takes its initial
     value (running mean 0, variance 1), as in a net that was never given it."""
-    found: list[dict] = [{"mean": 0.0, "var": 1.0} if kind == "norm" else {}
-                         for _, kind, _ in layers(framework, node)]
+    found: list[dict] = [
+        {"mean": 0.0, "var": 1.0} if kind == "norm" else {}
+        for _, kind, _ in layers(framework, node)
+    ]
     for name, index, role, _ in entries(framework, node):
         if name in state:
             found[index][role] = np.asarray(state[name], dtype=np.float64)
@@ -149,24 +176,28 @@ def _forward(node: dict, params: Any, x: np.ndarray, bound: np.ndarray) -> tuple
         bound = np.einsum("nchwij,ocij->nohw", windows(bound, (k, k), axis=(2, 3)), np.abs(W))
         return x + b[:, None, None], bound + np.abs(b)[:, None, None]
     shape = (1, -1) + (1,) * (x.ndim - 2)  # BatchNorm: one number per channel, axis 1
-    scale, shift = (np.reshape(p.get(role, default), shape)
-                    for role, default in (("scale", 1.0), ("shift", 0.0)))
+    scale, shift = (
+        np.reshape(p.get(role, default), shape)
+        for role, default in (("scale", 1.0), ("shift", 0.0))
+    )
     mean, var = (np.reshape(p[role], shape) for role in ("mean", "var"))
     spread = np.sqrt(var + EPS)
-    return ((x - mean) / spread * scale + shift,
-            (bound + np.abs(mean)) / spread * np.abs(scale) + np.abs(shift))
+    return (
+        (x - mean) / spread * scale + shift,
+        (bound + np.abs(mean)) / spread * np.abs(scale) + np.abs(shift),
+    )
 
 
 def _differs(output: np.ndarray, truth: np.ndarray, bound: np.ndarray) -> bool:
-    return (output.shape != truth.shape
-            or not bool(np.all(np.abs(output - truth) <= TOLERANCE * np.maximum(bound, 1))))
+    return output.shape != truth.shape or not bool(
+        np.all(np.abs(output - truth) <= TOLERANCE * np.maximum(bound, 1))
+    )
 
 
 # -- the nets ----------------------------------------------------------------------------
 def example_mlp() -> dict:
     """The chapter's net: Dense(4 -> 8), BatchNorm(8), ReLU, Dense(8 -> 3)."""
-    return _sequential([_dense(8, 4), {"kind": "norm", "size": 8}, {"kind": "relu"},
-                        _dense(3, 8)])
+    return _sequential([_dense(8, 4), {"kind": "norm", "size": 8}, {"kind": "relu"}, _dense(3, 8)])
 
 
 def random_mlp(gen: np.random.Generator) -> tuple[dict, int]:
@@ -189,9 +220,20 @@ def example_cnn() -> tuple[dict, list[int]]:
     still fits.
     """
     relu = {"kind": "relu"}
-    return _sequential([
-        {"kind": "conv", "out": 4, "in": 1, "k": 3}, _norm(4, 2), relu, {"kind": "flatten"},
-        _dense(8, 64), _norm(8, 1), relu, _dense(8, 8), relu, _dense(3, 8)]), [1, 6, 6]
+    return _sequential(
+        [
+            {"kind": "conv", "out": 4, "in": 1, "k": 3},
+            _norm(4, 2),
+            relu,
+            {"kind": "flatten"},
+            _dense(8, 64),
+            _norm(8, 1),
+            relu,
+            _dense(8, 8),
+            relu,
+            _dense(3, 8),
+        ]
+    ), [1, 6, 6]
 
 
 def random_cnn(gen: np.random.Generator, full: bool = False) -> tuple[dict, list[int]]:
@@ -226,31 +268,52 @@ def _seed(gen: np.random.Generator) -> int:
 # -- reading what a learner's function returned ------------------------------------------
 def _plain_state(value: Any, framework: str, head: str) -> dict[str, np.ndarray]:
     """A learner's state as a dict of numpy arrays, or a plain-words failure."""
-    expect(isinstance(value, dict),
-           f"{head} should return a dict from names to numpy arrays; got {type(value).__name__}")
-    expect(len(value) <= _MAX_ENTRIES, f"{head} returned {len(value)} entries; the net has far "
-                                       f"fewer")
+    expect(
+        isinstance(value, dict),
+        f"{head} should return a dict from names to numpy arrays; got {type(value).__name__}",
+    )
+    expect(
+        len(value) <= _MAX_ENTRIES,
+        f"{head} returned {len(value)} entries; the net has far " f"fewer",
+    )
     fw, found, total = get(framework), {}, 0
     for name, array in value.items():
-        expect(isinstance(name, str), f"{head} should use the names as keys (strings); got the "
-                                      f"key {name!r}")
+        expect(
+            isinstance(name, str),
+            f"{head} should use the names as keys (strings); got the " f"key {name!r}",
+        )
         if not isinstance(array, np.ndarray):
-            hint = (f" — turn each {fw.title} tensor into numpy ({_TO_NUMPY[fw.key]})"
-                    if fw.is_tensor(array) or fw.is_parameter(array) else "")
-            fail(f"{head} should map each name to a numpy array; {name!r} maps to "
-                 f"{type(array).__name__}{hint}")
-        expect(array.dtype.kind in "biuf", f"{head}[{name!r}] holds {array.dtype} values, not "
-                                           f"numbers")
+            hint = (
+                f" — turn each {fw.title} tensor into numpy ({_TO_NUMPY[fw.key]})"
+                if fw.is_tensor(array) or fw.is_parameter(array)
+                else ""
+            )
+            fail(
+                f"{head} should map each name to a numpy array; {name!r} maps to "
+                f"{type(array).__name__}{hint}"
+            )
+        expect(
+            array.dtype.kind in "biuf",
+            f"{head}[{name!r}] holds {array.dtype} values, not " f"numbers",
+        )
         total += array.size
         expect(total <= _MAX_VALUES, f"{head} returned more numbers than the net holds")
         kind = array.dtype.kind
-        found[name] = (array.astype(np.float64) if kind == "f" and array.dtype != np.float32
-                       else array.astype(np.int64) if kind in "iu" else array)
+        found[name] = (
+            array.astype(np.float64)
+            if kind == "f" and array.dtype != np.float32
+            else array.astype(np.int64)
+            if kind in "iu"
+            else array
+        )
     return found
 
 
-_TO_NUMPY = {"pytorch": "tensor.numpy()", "mxnet": "array.asnumpy()",
-             "mindspore": "tensor.asnumpy()"}
+_TO_NUMPY = {
+    "pytorch": "tensor.numpy()",
+    "mxnet": "array.asnumpy()",
+    "mindspore": "tensor.asnumpy()",
+}
 
 
 def _read_state(value: Any) -> dict[str, np.ndarray]:
@@ -266,8 +329,9 @@ def _names(names: list[str], most: int = 4) -> str:
 
 
 def _equal(got: np.ndarray, want: np.ndarray) -> bool:
-    return got.shape == want.shape and bool(np.array_equal(got.astype(np.float64),
-                                                           want.astype(np.float64)))
+    return got.shape == want.shape and bool(
+        np.array_equal(got.astype(np.float64), want.astype(np.float64))
+    )
 
 
 # -- Part A: the state as numpy arrays ---------------------------------------------------
@@ -280,16 +344,21 @@ def _to_numpy_specs(framework: str) -> list[Spec]:
 def _to_numpy_random_specs(framework: str, trials: int = 3) -> list[Spec]:
     """``check_to_numpy_state`` on random nested nets with BatchNorm."""
     gen = rng()
-    return [{"net": node, "d": d, "seed": _seed(gen)}
-            for node, d in (random_mlp(gen) for _ in range(trials))]
+    return [
+        {"net": node, "d": d, "seed": _seed(gen)}
+        for node, d in (random_mlp(gen) for _ in range(trials))
+    ]
 
 
 def _probe_to_numpy(to_numpy_state: Callable, framework: str, spec: Spec) -> dict:
     fw = get(framework)
     net = build(fw, spec["net"], spec["d"])
     missing, unexpected = fw.load_state(net, seeded_state(framework, spec["net"], spec["seed"]))
-    expect(not missing and not unexpected, "the check could not set up its net (names "
-                                           f"{_names(missing + unexpected)}); please report this")
+    expect(
+        not missing and not unexpected,
+        "the check could not set up its net (names "
+        f"{_names(missing + unexpected)}); please report this",
+    )
     head = "to_numpy_state(net)"
     return {"state": _plain_state(call(to_numpy_state, net, shown="net"), framework, head)}
 
@@ -303,11 +372,15 @@ def _judge_to_numpy(framework: str, spec: Spec, data: dict) -> str | None:
         return message
     for name, want in truth.items():
         if got[name].shape != want.shape:
-            return (f"{head}[{name!r}] has shape {got[name].shape}; the net's entry has shape "
-                    f"{want.shape}")
+            return (
+                f"{head}[{name!r}] has shape {got[name].shape}; the net's entry has shape "
+                f"{want.shape}"
+            )
         if not _equal(got[name], want):
-            return (f"{head}[{name!r}] holds other values than the net's {name} — does it read "
-                    f"the net it is given?")
+            return (
+                f"{head}[{name!r}] holds other values than the net's {name} — does it read "
+                f"the net it is given?"
+            )
     return None
 
 
@@ -319,25 +392,31 @@ def _names_failure(framework: str, node: dict, truth: dict, got: dict, head: str
     statistics = [name for name in missing if roles[name] in STATISTICS]
     title = FRAMEWORK_NAMES[framework]
     if framework == "mxnet" and extra and all("_" in name and "." not in name for name in extra):
-        return (f"{head} uses names such as {extra[0]!r}: those are collect_params()' names, "
-                f"which count the layers the kernel has built; use the names save_parameters "
-                f"writes, which follow the net's structure (such as {next(iter(truth))!r})")
+        return (
+            f"{head} uses names such as {extra[0]!r}: those are collect_params()' names, "
+            f"which count the layers the kernel has built; use the names save_parameters "
+            f"writes, which follow the net's structure (such as {next(iter(truth))!r})"
+        )
     if statistics and len(statistics) == len(missing):
-        return (f"{head} leaves out BatchNorm's running statistics ({_names(statistics)}): "
-                f"{_WHY_STATISTICS[framework]}")
+        return (
+            f"{head} leaves out BatchNorm's running statistics ({_names(statistics)}): "
+            f"{_WHY_STATISTICS[framework]}"
+        )
     if missing:
-        return (f"{head} has no entry {_names(missing)}; a {title} checkpoint of this net "
-                f"holds {_names(list(truth), 6)} ({_EVERY_ENTRY[framework]})")
+        return (
+            f"{head} has no entry {_names(missing)}; a {title} checkpoint of this net "
+            f"holds {_names(list(truth), 6)} ({_EVERY_ENTRY[framework]})"
+        )
     if extra:
-        return (f"{head} has entries that are not in the net's checkpoint: {_names(extra)}")
+        return f"{head} has entries that are not in the net's checkpoint: {_names(extra)}"
     return None
 
 
 TO_NUMPY = Question("portability.to_numpy_state", _probe_to_numpy, _judge_to_numpy)
-check_to_numpy_state = TO_NUMPY.check_function("check_to_numpy_state", "public",
-                                               _to_numpy_specs)
-check_to_numpy_state_random = TO_NUMPY.check_function("check_to_numpy_state_random", "random",
-                                                      _to_numpy_random_specs)
+check_to_numpy_state = TO_NUMPY.check_function("check_to_numpy_state", "public", _to_numpy_specs)
+check_to_numpy_state_random = TO_NUMPY.check_function(
+    "check_to_numpy_state_random", "random", _to_numpy_random_specs
+)
 
 
 # -- Part A: and back ---------------------------------------------------------------------
@@ -351,8 +430,10 @@ def _from_numpy_specs(framework: str) -> list[Spec]:
 def _from_numpy_random_specs(framework: str, trials: int = 3) -> list[Spec]:
     """``check_from_numpy_state`` on random nested nets with BatchNorm."""
     gen = rng()
-    return [{"net": node, "d": d, "seed": _seed(gen), "X": gen.normal(size=(5, d))}
-            for node, d in (random_mlp(gen) for _ in range(trials))]
+    return [
+        {"net": node, "d": d, "seed": _seed(gen), "X": gen.normal(size=(5, d))}
+        for node, d in (random_mlp(gen) for _ in range(trials))
+    ]
 
 
 def _probe_from_numpy(from_numpy_state: Callable, framework: str, spec: Spec) -> dict:
@@ -373,33 +454,48 @@ def _judge_from_numpy(framework: str, spec: Spec, data: dict) -> str | None:
     left = [name for name, want in truth.items() if not _equal(loaded[name], want)]
     statistics = [name for name in left if roles[name] in STATISTICS]
     if left and len(statistics) == len(left):
-        return (f"{head} did not load BatchNorm's running statistics ({_names(statistics)}), "
-                f"so the net normalizes with other statistics than the state's: "
-                f"{_WHY_STATISTICS[framework]}")
+        return (
+            f"{head} did not load BatchNorm's running statistics ({_names(statistics)}), "
+            f"so the net normalizes with other statistics than the state's: "
+            f"{_WHY_STATISTICS[framework]}"
+        )
     if left:
-        return (f"{head} left {_names(left)} of the net with other values than the state's "
-                f"(every entry should be loaded: {_EVERY_ENTRY[framework]})")
+        return (
+            f"{head} left {_names(left)} of the net with other values than the state's "
+            f"(every entry should be loaded: {_EVERY_ENTRY[framework]})"
+        )
     output = data["output"]
     require(isinstance(output, np.ndarray))
     truth_out, bound = forward(node, _by_layer(framework, node, truth), spec["X"])
     if _differs(output, truth_out, bound):
-        return (f"{head}: the loaded net's outputs in inference mode are not those its state "
-                f"gives — does from_numpy_state change the net in another way?")
+        return (
+            f"{head}: the loaded net's outputs in inference mode are not those its state "
+            f"gives — does from_numpy_state change the net in another way?"
+        )
     return None
 
 
 FROM_NUMPY = Question("portability.from_numpy_state", _probe_from_numpy, _judge_from_numpy)
-check_from_numpy_state = FROM_NUMPY.check_function("check_from_numpy_state", "public",
-                                                   _from_numpy_specs)
+check_from_numpy_state = FROM_NUMPY.check_function(
+    "check_from_numpy_state", "public", _from_numpy_specs
+)
 check_from_numpy_state_random = FROM_NUMPY.check_function(
-    "check_from_numpy_state_random", "random", _from_numpy_random_specs)
+    "check_from_numpy_state_random", "random", _from_numpy_random_specs
+)
 
 
 # -- Part B: another framework's names ----------------------------------------------------
-def _convert_spec(gen: np.random.Generator, node: dict, shape: list[int], source: str,
-                  target: str) -> Spec:
-    return {"net": node, "shape": shape, "seed": _seed(gen), "source": source,
-            "target": target, "X": gen.normal(size=(3, *shape))}
+def _convert_spec(
+    gen: np.random.Generator, node: dict, shape: list[int], source: str, target: str
+) -> Spec:
+    return {
+        "net": node,
+        "shape": shape,
+        "seed": _seed(gen),
+        "source": source,
+        "target": target,
+        "X": gen.normal(size=(3, *shape)),
+    }
 
 
 def _convert_specs(framework: str) -> list[Spec]:
@@ -433,8 +529,11 @@ def _probe_convert(convert_names: Callable, framework: str, spec: Spec) -> dict:
     source, target, node = spec["source"], spec["target"], spec["net"]
     head = f"convert_names(state, {source!r}, {target!r})"
     state = seeded_state(source, node, spec["seed"])
-    got = _plain_state(call(convert_names, state, source, target,
-                            shown=f"state, {source!r}, {target!r}"), framework, head)
+    got = _plain_state(
+        call(convert_names, state, source, target, shown=f"state, {source!r}, {target!r}"),
+        framework,
+        head,
+    )
     data: dict[str, Any] = {"state": got}
     if target == framework:  # the converted state, loaded into a net of this framework
         fw = get(framework)
@@ -444,8 +543,7 @@ def _probe_convert(convert_names: Callable, framework: str, spec: Spec) -> dict:
         except ValueError as error:
             data["load"] = str(error)
         else:
-            data.update(missing=missing, unexpected=unexpected,
-                        logits=fw.predict(net, spec["X"]))
+            data.update(missing=missing, unexpected=unexpected, logits=fw.predict(net, spec["X"]))
     return data
 
 
@@ -456,8 +554,9 @@ def _judge_convert(framework: str, spec: Spec, data: dict) -> str | None:
     Source, Target = FRAMEWORK_NAMES[source], FRAMEWORK_NAMES[target]
     got = _read_state(data["state"])
     want = seeded_state(target, node, spec["seed"])
-    truth, bound = forward(node, _by_layer(source, node, seeded_state(source, node,
-                                                                      spec["seed"])), spec["X"])
+    truth, bound = forward(
+        node, _by_layer(source, node, seeded_state(source, node, spec["seed"])), spec["X"]
+    )
     where = {name: (index, role) for name, index, role, _ in entries(target, node)}
     source_name = {(index, role): name for name, index, role, _ in entries(source, node)}
     optional = {name for name, (_, role) in where.items() if role == "count"}
@@ -466,16 +565,22 @@ def _judge_convert(framework: str, spec: Spec, data: dict) -> str | None:
             continue
         layer, _, leaf = name.rpartition(".")
         if leaf == "num_batches_tracked":
-            return (f"{head} keeps {name}, PyTorch's count of training passes, which has no "
-                    f"counterpart in {Target}: leave it out")
-        return (f"{head}: {Target} has no entry {name!r} in a net of this build"
-                f"{_hint(target, node, layer)}")
+            return (
+                f"{head} keeps {name}, PyTorch's count of training passes, which has no "
+                f"counterpart in {Target}: leave it out"
+            )
+        return (
+            f"{head}: {Target} has no entry {name!r} in a net of this build"
+            f"{_hint(target, node, layer)}"
+        )
     missing = [name for name in want if name not in got and name not in optional]
     statistics = [name for name in missing if where[name][1] in STATISTICS]
     if statistics:
-        message = (f"{head} leaves out BatchNorm's running statistics ({_names(statistics)}): "
-                   f"without them the {Target} net would normalize with a running mean of 0 "
-                   f"and a variance of 1")
+        message = (
+            f"{head} leaves out BatchNorm's running statistics ({_names(statistics)}): "
+            f"without them the {Target} net would normalize with a running mean of 0 "
+            f"and a variance of 1"
+        )
         if len(statistics) == len(missing) and _fits(got, want):
             without, _ = forward(node, _by_layer(target, node, got), spec["X"])
             message += f", and its logits would be off by up to {np.abs(without - truth).max():.2g}"
@@ -486,16 +591,25 @@ def _judge_convert(framework: str, spec: Spec, data: dict) -> str | None:
         if name not in got or name in optional:  # PyTorch's count may start anywhere
             continue
         value, origin = got[name], source_name[where[name]]
-        if value.ndim == 2 and (value.shape == array.shape[::-1] != array.shape
-                                or _equal(value, array.T) and not _equal(value, array)):
-            return (f"{head}[{name!r}] is {Source}'s {origin} transposed: a dense weight is "
-                    f"(outputs, inputs) in all three frameworks, so it moves as it is")
+        if value.ndim == 2 and (
+            value.shape == array.shape[::-1] != array.shape
+            or _equal(value, array.T)
+            and not _equal(value, array)
+        ):
+            return (
+                f"{head}[{name!r}] is {Source}'s {origin} transposed: a dense weight is "
+                f"(outputs, inputs) in all three frameworks, so it moves as it is"
+            )
         if value.shape != array.shape:
-            return (f"{head}[{name!r}] has shape {value.shape}; {Target}'s {name} has shape "
-                    f"{array.shape}, as {Source}'s {origin} does")
+            return (
+                f"{head}[{name!r}] has shape {value.shape}; {Target}'s {name} has shape "
+                f"{array.shape}, as {Source}'s {origin} does"
+            )
         if not _equal(value, array):
-            return (f"{head}[{name!r}] should hold the values of {Source}'s {origin}"
-                    f"{_whose(source, node, spec['seed'], value)}")
+            return (
+                f"{head}[{name!r}] should hold the values of {Source}'s {origin}"
+                f"{_whose(source, node, spec['seed'], value)}"
+            )
     logits, _ = forward(node, _by_layer(target, node, got), spec["X"])
     if _differs(logits, truth, bound):  # the arrays are right: this cannot fail, but says so
         return f"{head}: the converted state gives other logits than the source"
@@ -505,20 +619,25 @@ def _judge_convert(framework: str, spec: Spec, data: dict) -> str | None:
     if "logits" in data:
         require(isinstance(data["logits"], np.ndarray))
         if _differs(data["logits"], truth, bound):
-            return (f"{head}: loaded into a {Target} net, the converted state gives logits up to "
-                    f"{np.abs(data['logits'] - truth).max():.2g} away from the source's")
+            return (
+                f"{head}: loaded into a {Target} net, the converted state gives logits up to "
+                f"{np.abs(data['logits'] - truth).max():.2g} away from the source's"
+            )
     return None
 
 
 def _hint(target: str, node: dict, layer: str) -> str:
     """Which name of the layer was meant, when the layer is a BatchNorm layer of the net."""
-    norms = {name.rpartition(".")[0] for name, _, role, _ in entries(target, node)
-             if role == "mean"}
+    norms = {
+        name.rpartition(".")[0] for name, _, role, _ in entries(target, node) if role == "mean"
+    }
     if layer not in norms:
         return ""
     names = NORM_NAMES[target]
-    return (f": in a BatchNorm layer {FRAMEWORK_NAMES[target]} names its arrays "
-            f"{', '.join(names[role] for role in ('scale', 'shift', 'mean', 'var'))}")
+    return (
+        f": in a BatchNorm layer {FRAMEWORK_NAMES[target]} names its arrays "
+        f"{', '.join(names[role] for role in ('scale', 'shift', 'mean', 'var'))}"
+    )
 
 
 def _whose(source: str, node: dict, seed: int, value: np.ndarray) -> str:
@@ -536,5 +655,6 @@ def _fits(got: dict[str, np.ndarray], want: dict[str, np.ndarray]) -> bool:
 
 CONVERT = Question("portability.convert_names", _probe_convert, _judge_convert)
 check_convert_names = CONVERT.check_function("check_convert_names", "public", _convert_specs)
-check_convert_names_random = CONVERT.check_function("check_convert_names_random", "random",
-                                                    _convert_random_specs)
+check_convert_names_random = CONVERT.check_function(
+    "check_convert_names_random", "random", _convert_random_specs
+)

@@ -4,6 +4,7 @@
 learner's function and the trials it drew. The data goes back as display data of our own
 MIME type, tagged with the cell's nonce; nothing here decides a verdict.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -31,6 +32,8 @@ def _probe(request: dict[str, Any], namespace: dict[str, Any]) -> dict[str, Any]
     question, _ = lookup(request["check"])
     name = request["answer"]
     if name not in namespace:
-        return {"failed": f"{name} is not defined: its answer cell did not run to the end "
-                          "(see the error shown there)"}
+        return {
+            "failed": f"{name} is not defined: its answer cell did not run to the end "
+            "(see the error shown there)"
+        }
     return question.run_probe(namespace[name], request["framework"], request["spec"])

@@ -18,6 +18,7 @@ through one name and read back through another, a forward pass on a random input
 recomputed from the reported weights), so a patched probe can earn a point only by
 producing the right data.
 """
+
 from __future__ import annotations
 
 import functools
@@ -73,8 +74,9 @@ class Question:
         """The trials of one check call: ``variant`` is "public" or "random"."""
         return self._specs[variant](framework, **kwargs)
 
-    def check_function(self, name: str, variant: str,
-                       make_specs: Callable[..., list[Spec]]) -> Callable[..., None]:
+    def check_function(
+        self, name: str, variant: str, make_specs: Callable[..., list[Spec]]
+    ) -> Callable[..., None]:
         """The function a test cell calls: ``name(answer, framework, **kwargs)``.
 
         It draws the trials, runs each probe here and judges its data at once, raising
@@ -112,8 +114,9 @@ class Question:
         except AssertionError as failure:
             return {"failed": _clip(str(failure))}
         except Exception as error:  # noqa: BLE001 - the learner's objects may break anything
-            return {"failed": _clip(f"the check could not run on your answer: "
-                                    f"{describe(error)}")}
+            return {
+                "failed": _clip(f"the check could not run on your answer: " f"{describe(error)}")
+            }
 
     def verdict(self, framework: str | None, spec: Spec, data: Any) -> str | None:
         """The judge's message for ``data`` (None: passed); malformed data fails."""
@@ -128,12 +131,14 @@ class Question:
         return None if message is None else _clip(message)
 
 
-MALFORMED = ("the check could not read what your answer produced (malformed data): was "
-             "something in the notebook changed that the check relies on?")
+MALFORMED = (
+    "the check could not read what your answer produced (malformed data): was "
+    "something in the notebook changed that the check relies on?"
+)
 
 
 def _clip(message: str) -> str:
-    return message if len(message) <= MAX_MESSAGE else message[:MAX_MESSAGE - 3] + "..."
+    return message if len(message) <= MAX_MESSAGE else message[: MAX_MESSAGE - 3] + "..."
 
 
 def require(condition: bool) -> None:

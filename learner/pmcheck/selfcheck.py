@@ -11,6 +11,7 @@ runs the same function in a fresh kernel on the saved file.
 Each question gets a time limit: an answer that loops forever is stopped, said once, and
 not called again.
 """
+
 from __future__ import annotations
 
 import json
@@ -58,13 +59,15 @@ def entry(notebook: str) -> dict[str, Any]:
     name = notebook[:-6] if notebook.endswith(".ipynb") else notebook
     known = table()
     if name not in known:
-        raise LookupError(f"pmcheck does not know the notebook {name!r}; it knows "
-                          f"{', '.join(sorted(known))}")
+        raise LookupError(
+            f"pmcheck does not know the notebook {name!r}; it knows " f"{', '.join(sorted(known))}"
+        )
     return known[name]
 
 
-def run(questions: list[dict[str, Any]], namespace: dict[str, Any],
-        seconds: float = QUESTION_SECONDS) -> list[Outcome]:
+def run(
+    questions: list[dict[str, Any]], namespace: dict[str, Any], seconds: float = QUESTION_SECONDS
+) -> list[Outcome]:
     """Each question's outcome, its public check calls run on the answers in ``namespace``."""
     outcomes = []
     timed_out: set[str] = set()
@@ -76,21 +79,32 @@ def run(questions: list[dict[str, Any]], namespace: dict[str, Any],
     return outcomes
 
 
-def _run_question(question: dict[str, Any], namespace: dict[str, Any], seconds: float,
-                  timed_out: set[str]) -> Outcome:
+def _run_question(
+    question: dict[str, Any], namespace: dict[str, Any], seconds: float, timed_out: set[str]
+) -> Outcome:
     grade_id, points = question["grade_id"], question["points"]
     if not question["calls"]:
-        return Outcome(grade_id, points, "passed", "no public tests: only hidden ones, "
-                                                   "when it is graded")
+        return Outcome(
+            grade_id, points, "passed", "no public tests: only hidden ones, " "when it is graded"
+        )
     for call in question["calls"]:
         name = call["answer"]
         if name not in namespace:
-            return Outcome(grade_id, points, "failed", f"{name} is not defined: run its "
-                           "answer cell (if it stops with an error, fix that first)",
-                           missing=name)
+            return Outcome(
+                grade_id,
+                points,
+                "failed",
+                f"{name} is not defined: run its "
+                "answer cell (if it stops with an error, fix that first)",
+                missing=name,
+            )
         if name in timed_out:
-            return Outcome(grade_id, points, "failed", f"not checked: {name} already ran "
-                           f"past {seconds:g} s in an earlier question")
+            return Outcome(
+                grade_id,
+                points,
+                "failed",
+                f"not checked: {name} already ran " f"past {seconds:g} s in an earlier question",
+            )
         check, variant = lookup(call["check"])
         try:
             with _time_limit(seconds):
@@ -100,15 +114,18 @@ def _run_question(question: dict[str, Any], namespace: dict[str, Any], seconds: 
                     try:
                         data = wire.loads(wire.dumps(data))
                     except (wire.WireError, ValueError, RecursionError):
-                        data = {"failed": "the check could not send what your answer "
-                                          "returned"}
+                        data = {"failed": "the check could not send what your answer " "returned"}
                     message = check.verdict(call["framework"], spec, data)
                     if message is not None:
                         return Outcome(grade_id, points, "failed", message)
         except Timeout:
             timed_out.add(name)
-            return Outcome(grade_id, points, "failed", f"{name} ran past {seconds:g} s and "
-                           "was stopped: does it loop forever?")
+            return Outcome(
+                grade_id,
+                points,
+                "failed",
+                f"{name} ran past {seconds:g} s and " "was stopped: does it loop forever?",
+            )
     return Outcome(grade_id, points, "passed")
 
 
@@ -138,19 +155,21 @@ def report(outcomes: list[Outcome], title: str) -> str:
     indent = " " * (width + 13)
     for o in outcomes:
         if o.status == "manual":
-            lines.append(f"  by hand  {o.grade_id:<{width}}  {_points(o.points)}, graded by "
-                         "your instructor")
+            lines.append(
+                f"  by hand  {o.grade_id:<{width}}  {_points(o.points)}, graded by "
+                "your instructor"
+            )
         elif o.status == "passed":
             note = f" ({o.message})" if o.message else ""
             lines.append(f"  passed   {o.grade_id:<{width}}  {_points(o.points)}{note}")
         else:
             message = o.message.replace("\n", "\n" + indent)
-            lines.append(f"  FAILED   {o.grade_id:<{width}}  0 of {_points(o.points)}: "
-                         f"{message}")
+            lines.append(
+                f"  FAILED   {o.grade_id:<{width}}  0 of {_points(o.points)}: " f"{message}"
+            )
     auto = [o for o in outcomes if o.status != "manual"]
     earned = sum(o.points for o in auto if o.status == "passed")
-    lines += ["", f"Public tests: {earned:g} of {_points(sum(o.points for o in auto))} "
-                  "passed."]
+    lines += ["", f"Public tests: {earned:g} of {_points(sum(o.points for o in auto))} " "passed."]
     return "\n".join(lines)
 
 
@@ -180,17 +199,23 @@ def check(notebook: str, namespace: dict[str, Any] | None = None) -> Report:
     found = entry(notebook)
     started = time.monotonic()
     outcomes = run(found["questions"], namespace)
-    title = (f"Checking {found['notebook']} in this kernel (public tests; hidden tests run "
-             f"when it is graded) in {time.monotonic() - started:.1f} s")
+    title = (
+        f"Checking {found['notebook']} in this kernel (public tests; hidden tests run "
+        f"when it is graded) in {time.monotonic() - started:.1f} s"
+    )
     text = report(outcomes, title) + (
         "\n\nThis checked the answers as they are defined in this kernel now. Grading runs "
         "the saved\nnotebook from the top: save it, and run Kernel > Restart & Run All once "
-        "before you hand it in.")
+        "before you hand it in."
+    )
     return Report(outcomes, text)
 
 
-def run_json(notebook: str | None, questions: list[dict[str, Any]] | None = None,
-             namespace: dict[str, Any] | None = None) -> str:
+def run_json(
+    notebook: str | None,
+    questions: list[dict[str, Any]] | None = None,
+    namespace: dict[str, Any] | None = None,
+) -> str:
     """:func:`run` as JSON, for the command line (which runs it in a fresh kernel)."""
     if namespace is None:
         namespace = _kernel_namespace()

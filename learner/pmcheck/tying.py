@@ -1,4 +1,5 @@
 """Checks for the "tying" assignment: one shared layer, and gradients summed over its uses."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -34,9 +35,15 @@ def expected_length(fw: Framework) -> int:
 def _tied_net_specs(framework: str, d: int = 4, h: int = 8) -> list[Spec]:
     """``make_tied_net(d, h)`` ties its middle layers: one object, shared updates and gradients."""
     gen = rng()
-    return [{"d": d, "h": h, "X": gen.normal(size=(5, d)),
-             "value": float(np.round(gen.uniform(50, 150) * gen.choice([-1, 1]), 3)),
-             "gradient": True}]
+    return [
+        {
+            "d": d,
+            "h": h,
+            "X": gen.normal(size=(5, d)),
+            "value": float(np.round(gen.uniform(50, 150) * gen.choice([-1, 1]), 3)),
+            "gradient": True,
+        }
+    ]
 
 
 def _tied_net_random_specs(framework: str, trials: int = 3) -> list[Spec]:
@@ -69,14 +76,18 @@ def _probe_tied_net(make_tied_net: Any, framework: str, spec: Spec) -> dict:
     try:
         output = fw.first_forward(net, spec["X"])
     except Exception as error:  # noqa: BLE001 - the learner's net may be broken in any way
-        fail(f"make_tied_net({d}, {h}): running the net on a batch with {d} features raised "
-             f"{describe(error)}")
+        fail(
+            f"make_tied_net({d}, {h}): running the net on a batch with {d} features raised "
+            f"{describe(error)}"
+        )
     after = [_weight_shape(fw, net[k]) for k in positions]
     if after != [list(shape) for shape in _expected_shapes(d, h)]:
         return {"length": size, "before": before, "after": after}
     weights = [fw.numpy(fw.weight(net[k])) for k in positions]
-    biases = [fw.numpy(b) if (b := getattr(net[k], "bias", None)) is not None
-              else np.zeros(w.shape[0]) for k, w in zip(positions, weights)]
+    biases = [
+        fw.numpy(b) if (b := getattr(net[k], "bias", None)) is not None else np.zeros(w.shape[0])
+        for k, w in zip(positions, weights)
+    ]
     first, second = fw.weight(net[i]), fw.weight(net[j])
     original = fw.numpy(first)
     changed = original.copy()
@@ -85,9 +96,17 @@ def _probe_tied_net(make_tied_net: Any, framework: str, spec: Spec) -> dict:
     seen = float(fw.numpy(second)[0, 0])
     fw.set_numpy(first, original)
     gradient = fw.grads(net, spec["X"], [first])[0] if spec["gradient"] else None
-    return {"length": size, "before": before, "after": after, "weights": weights,
-            "biases": biases, "output": output, "same": first is second, "seen": seen,
-            "gradient": gradient}
+    return {
+        "length": size,
+        "before": before,
+        "after": after,
+        "weights": weights,
+        "biases": biases,
+        "output": output,
+        "same": first is second,
+        "seen": seen,
+        "gradient": gradient,
+    }
 
 
 def _judge_tied_net(framework: str, spec: Spec, data: dict) -> str | None:
@@ -97,14 +116,18 @@ def _judge_tied_net(framework: str, spec: Spec, data: dict) -> str | None:
     i, j = tied_positions(fw)
     size = data["length"]
     if size != expected_length(fw):
-        return (f"{head} should be a Sequential of {expected_length(fw)} layers "
-                f"({LAYOUT[fw.key]}); got {size if size is not None else data.get('type')}")
+        return (
+            f"{head} should be a Sequential of {expected_length(fw)} layers "
+            f"({LAYOUT[fw.key]}); got {size if size is not None else data.get('type')}"
+        )
     positions = (0, i, j, size - 1)
     for key in ("before", "after"):
         for k, got, shape in zip(positions, data.get(key, []), _expected_shapes(d, h)):
             if not _fits([got], [shape]):
-                return (f"{head}: the weight of net[{k}] should have shape {shape_text(shape)}; "
-                        f"got {shape_text(tuple(got))}")
+                return (
+                    f"{head}: the weight of net[{k}] should have shape {shape_text(shape)}; "
+                    f"got {shape_text(tuple(got))}"
+                )
     if "weights" not in data:
         return f"{head}: after a forward pass the weights still have no full shape"
     X = spec["X"]
@@ -113,28 +136,37 @@ def _judge_tied_net(framework: str, spec: Spec, data: dict) -> str | None:
         require(W.shape == shape and b.shape == shape[:1])
     output = data["output"]
     if output.shape != (X.shape[0], 1) or not np.allclose(
-            output, _forward(weights, biases, X), rtol=1e-4, atol=1e-4):
-        return (f"{head}: the net's output does not match {LAYOUT[fw.key]}, computed from its "
-                f"own weights — is a layer or a ReLU missing or out of place?")
+        output, _forward(weights, biases, X), rtol=1e-4, atol=1e-4
+    ):
+        return (
+            f"{head}: the net's output does not match {LAYOUT[fw.key]}, computed from its "
+            f"own weights — is a layer or a ReLU missing or out of place?"
+        )
     seen, value = data["seen"], spec["value"]
     tied = np.isclose(seen, value) and np.array_equal(weights[1], weights[2])
     if not tied:
-        return (f"{head}: net[{i}] and net[{j}] hold two different weights — setting net[{i}]'s "
-                f"weight[0, 0] to {number(value)} left net[{j}]'s at {number(seen)}. Equal "
-                f"values are not enough: add the same layer object twice (shared)")
+        return (
+            f"{head}: net[{i}] and net[{j}] hold two different weights — setting net[{i}]'s "
+            f"weight[0, 0] to {number(value)} left net[{j}]'s at {number(seen)}. Equal "
+            f"values are not enough: add the same layer object twice (shared)"
+        )
     if data["same"] is not True:
-        return (f"{head}: net[{i}] and net[{j}] share their values but their weights are two "
-                f"{fw.parameter_class} objects, so each use gets a gradient of its own and "
-                f"training would pull them apart; add the same layer object twice (shared)")
+        return (
+            f"{head}: net[{i}] and net[{j}] share their values but their weights are two "
+            f"{fw.parameter_class} objects, so each use gets a gradient of its own and "
+            f"training would pull them apart; add the same layer object twice (shared)"
+        )
     if not spec["gradient"]:
         return None
     per_use = per_use_gradients(weights, biases, X)
     gradient = data["gradient"]
     require(gradient.shape == (h, h))
     if not np.allclose(gradient, per_use[0] + per_use[1], rtol=1e-3, atol=1e-4):
-        return (f"{head}: the gradient of the shared weight should be the sum of the "
-                f"gradients of its two uses; it is not — are the two uses really the same "
-                f"layer?")
+        return (
+            f"{head}: the gradient of the shared weight should be the sum of the "
+            f"gradients of its two uses; it is not — are the two uses really the same "
+            f"layer?"
+        )
     return None
 
 
@@ -144,8 +176,9 @@ def _expected_shapes(d: int, h: int) -> list[tuple[int, int]]:
 
 def _fits(shapes: list[list[int] | None], expected: list[tuple[int, int]]) -> bool:
     """Each shape is the expected one, or not known yet (MXNet waits for data: 0 or None)."""
-    return all(got is None or 0 in got or tuple(got) == shape
-               for got, shape in zip(shapes, expected))
+    return all(
+        got is None or 0 in got or tuple(got) == shape for got, shape in zip(shapes, expected)
+    )
 
 
 def _weight_shape(fw: Framework, layer: Any) -> list[int] | None:
@@ -168,8 +201,9 @@ def _forward(weights: list[np.ndarray], biases: list[np.ndarray], X: np.ndarray)
     return h @ weights[-1].T + biases[-1]
 
 
-def per_use_gradients(weights: list[np.ndarray], biases: list[np.ndarray],
-                      X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def per_use_gradients(
+    weights: list[np.ndarray], biases: list[np.ndarray], X: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """d sum(net(X)) / dW for each use of the shared W, by hand, as if the uses were untied."""
     (W0, W1, W2, W3), (b0, b1, b2, _) = weights, biases
     h1 = np.maximum(X @ W0.T + b0, 0)
@@ -183,8 +217,9 @@ def per_use_gradients(weights: list[np.ndarray], biases: list[np.ndarray],
 
 TIED_NET = Question("tying.tied_net", _probe_tied_net, _judge_tied_net)
 check_tied_net = TIED_NET.check_function("check_tied_net", "public", _tied_net_specs)
-check_tied_net_random = TIED_NET.check_function("check_tied_net_random", "random",
-                                                _tied_net_random_specs)
+check_tied_net_random = TIED_NET.check_function(
+    "check_tied_net_random", "random", _tied_net_random_specs
+)
 
 
 # -- Part B: the gradient of a tied weight -----------------------------------------------
@@ -213,8 +248,10 @@ def _probe_tied_grad(tied_weight_grad: Any, framework: str, spec: Spec) -> dict:
     got = call(tied_weight_grad, w, x)
     value = _scalar(get(framework), got)
     if value is None:
-        fail(f"tied_weight_grad({w:g}, {x:g}) should return a number; got "
-             f"{type(got).__name__} {_short(got)}")
+        fail(
+            f"tied_weight_grad({w:g}, {x:g}) should return a number; got "
+            f"{type(got).__name__} {_short(got)}"
+        )
     return {"value": value}
 
 
@@ -226,15 +263,19 @@ def _judge_tied_grad(framework: str, spec: Spec, data: dict) -> str | None:
     truth = inner + outer
     if np.isclose(got, truth, rtol=1e-4, atol=1e-5):
         return None
-    head = (f"for w = {w:g} and x = {x:g}, the tied weight's gradient should be the sum over "
-            f"both uses, 2·w·x = {number(truth)}; got {number(got)}")
+    head = (
+        f"for w = {w:g} and x = {x:g}, the tied weight's gradient should be the sum over "
+        f"both uses, 2·w·x = {number(truth)}; got {number(got)}"
+    )
     if np.isclose(got, inner, rtol=1e-4, atol=1e-5):
         return f"{head} — the gradient of one use (w·x = {number(inner)})"
     if np.isclose(got, w * w * x, rtol=1e-4, atol=1e-5):
         return f"{head} — that is the net's output w·w·x, not its gradient"
     if np.isclose(got, 2 * truth, rtol=1e-4, atol=1e-5):
-        return (f"{head} — twice the answer: gradients add up over backward passes; start from "
-                f"a fresh net (or zero the gradient) and call backward once")
+        return (
+            f"{head} — twice the answer: gradients add up over backward passes; start from "
+            f"a fresh net (or zero the gradient) and call backward once"
+        )
     return head
 
 
@@ -257,5 +298,6 @@ def _short(value: Any) -> str:
 
 TIED_GRAD = Question("tying.tied_grad", _probe_tied_grad, _judge_tied_grad)
 check_tied_grad = TIED_GRAD.check_function("check_tied_grad", "public", _tied_grad_specs)
-check_tied_grad_random = TIED_GRAD.check_function("check_tied_grad_random", "random",
-                                                  _tied_grad_random_specs)
+check_tied_grad_random = TIED_GRAD.check_function(
+    "check_tied_grad_random", "random", _tied_grad_random_specs
+)

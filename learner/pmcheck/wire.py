@@ -5,6 +5,7 @@ lists); numpy arrays go as ``{"__array__": base64, "dtype": ..., "shape": [...]}
 dtype from a short allow-list. :func:`loads` refuses anything larger than
 :data:`MAX_BYTES` or shaped otherwise, so hostile data can only fail a check.
 """
+
 from __future__ import annotations
 
 import base64
@@ -37,8 +38,11 @@ def encode(value: Any) -> Any:
         array = value
         if array.dtype.name not in DTYPES:
             array = array.astype(np.float64 if array.dtype.kind in "fc" else np.int64)
-        return {"__array__": base64.b64encode(np.ascontiguousarray(array).tobytes()).decode(),
-                "dtype": array.dtype.name, "shape": list(array.shape)}
+        return {
+            "__array__": base64.b64encode(np.ascontiguousarray(array).tobytes()).decode(),
+            "dtype": array.dtype.name,
+            "shape": list(array.shape),
+        }
     if isinstance(value, (list, tuple)):
         return [encode(item) for item in value]
     if isinstance(value, dict):

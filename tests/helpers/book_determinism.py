@@ -67,11 +67,17 @@ class Run:
 
 
 def _environment(clone: Path, threads: int) -> dict[str, str]:
-    env = {key: value for key, value in os.environ.items()
-           if key not in ("BOOK_OUTPUT", "PYTEST_ADDOPTS", "PYTEST_CURRENT_TEST")}
-    env.update(OMP_NUM_THREADS=str(threads), GLOG_v="3",
-               # The clone's own package, not the checkout the venv was installed from.
-               PYTHONPATH=str(clone))
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in ("BOOK_OUTPUT", "PYTEST_ADDOPTS", "PYTEST_CURRENT_TEST")
+    }
+    env.update(
+        OMP_NUM_THREADS=str(threads),
+        GLOG_v="3",
+        # The clone's own package, not the checkout the venv was installed from.
+        PYTHONPATH=str(clone),
+    )
     return env
 
 
@@ -81,18 +87,34 @@ def _build(clone: Path, env: dict[str, str], make: bool) -> tuple[float, int, st
         # The venv is this checkout's, and make must not install it again (-o: take the
         # stamp of its installation as up to date).
         ["make", "--no-print-directory", f"VENV={venv}", "-o", f"{venv}/.installed", "book"]
-        if make else
-        [str(BIN / "jupyter-book"), "build", str(clone), "--builder", "html", "-W", "-n",
-         "--keep-going"]
+        if make
+        else [
+            str(BIN / "jupyter-book"),
+            "build",
+            str(clone),
+            "--builder",
+            "html",
+            "-W",
+            "-n",
+            "--keep-going",
+        ]
     )
     start = time.perf_counter()
     result = subprocess.run(
-        command, cwd=clone, env=env, capture_output=True, text=True, timeout=3600, check=False,
+        command,
+        cwd=clone,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=3600,
+        check=False,
     )
     seconds = time.perf_counter() - start
     if result.returncode != 0:
-        raise RuntimeError(f"the book did not build in {clone}:\n{result.stdout[-4000:]}"
-                           f"{result.stderr[-4000:]}")
+        raise RuntimeError(
+            f"the book did not build in {clone}:\n{result.stdout[-4000:]}"
+            f"{result.stderr[-4000:]}"
+        )
     executed = len(re.findall(r"\): executed in ", result.stdout))
     return seconds, executed, result.stdout
 
@@ -101,8 +123,12 @@ def _facts(clone: Path, env: dict[str, str]) -> tuple[bool, str]:
     # BOOK_OUTPUT: the fact tests read the clone's own build, the one `make book` made there.
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *FACT_TESTS],
-        cwd=clone, env={**env, "BOOK_OUTPUT": str(clone)}, capture_output=True, text=True,
-        timeout=3600, check=False,
+        cwd=clone,
+        env={**env, "BOOK_OUTPUT": str(clone)},
+        capture_output=True,
+        text=True,
+        timeout=3600,
+        check=False,
     )
     lines = [line for line in result.stdout.splitlines() if line.strip()]
     summary = lines[-1] if lines else result.stderr[-500:]
@@ -118,12 +144,17 @@ def _read_outputs(clone: Path, run: Run) -> None:
     for path in sorted((html / "_downloads" / "notebooks").glob("*.ipynb")):
         notebook = nbformat.read(path, as_version=4)
         run.printed[path.stem] = "".join(
-            out.get("text", "") for cell in notebook.cells if cell.cell_type == "code"
-            for out in cell.outputs if out.get("name") == "stdout")
+            out.get("text", "")
+            for cell in notebook.cells
+            if cell.cell_type == "code"
+            for out in cell.outputs
+            if out.get("name") == "stdout"
+        )
     for framework in FRAMEWORKS:
         text = run.printed.get(f"book_tying_{framework}", "")
-        run.training[framework] = [line for line in text.splitlines()
-                                   if line.startswith(("step ", "training accuracy"))]
+        run.training[framework] = [
+            line for line in text.splitlines() if line.startswith(("step ", "training accuracy"))
+        ]
 
 
 def check(threads: int, workdir: Path) -> Run:
@@ -131,8 +162,11 @@ def check(threads: int, workdir: Path) -> Run:
     clone = workdir / f"clone-{threads}-threads"
     if clone.exists():
         shutil.rmtree(clone)
-    subprocess.run(["git", "clone", "--quiet", "--no-hardlinks", str(ROOT), str(clone)],
-                   check=True, timeout=600)
+    subprocess.run(
+        ["git", "clone", "--quiet", "--no-hardlinks", str(ROOT), str(clone)],
+        check=True,
+        timeout=600,
+    )
     env = _environment(clone, threads)
     run = Run(threads)
     run.cold_seconds, run.executed_cold, _ = _build(clone, env, make=True)
@@ -152,9 +186,14 @@ def differences(runs: list[Run]) -> dict[str, int]:
     found = {}
     for name, text in first.printed.items():
         lines = text.splitlines()
-        changed = max((sum(a != b for a, b in zip(lines, other.printed.get(name, "").splitlines()))
-                       + abs(len(lines) - len(other.printed.get(name, "").splitlines()))
-                       for other in others), default=0)
+        changed = max(
+            (
+                sum(a != b for a, b in zip(lines, other.printed.get(name, "").splitlines()))
+                + abs(len(lines) - len(other.printed.get(name, "").splitlines()))
+                for other in others
+            ),
+            default=0,
+        )
         if changed:
             found[name] = changed
     return found
@@ -163,19 +202,23 @@ def differences(runs: list[Run]) -> dict[str, int]:
 def report(runs: list[Run]) -> str:
     out = []
     for run in runs:
-        out.append(f"OMP_NUM_THREADS={run.threads}: make book cold {run.cold_seconds:.1f} s "
-                   f"({run.executed_cold} notebooks run), again {run.warm_seconds:.2f} s "
-                   f"({run.executed_warm} run, {100 * run.warm_share:.1f} % of cold); "
-                   f"jupyter-book build again {run.rebuild_seconds:.1f} s "
-                   f"({run.executed_rebuild} run)")
+        out.append(
+            f"OMP_NUM_THREADS={run.threads}: make book cold {run.cold_seconds:.1f} s "
+            f"({run.executed_cold} notebooks run), again {run.warm_seconds:.2f} s "
+            f"({run.executed_warm} run, {100 * run.warm_share:.1f} % of cold); "
+            f"jupyter-book build again {run.rebuild_seconds:.1f} s "
+            f"({run.executed_rebuild} run)"
+        )
         for number, summary in enumerate(run.fact_runs, start=1):
             out.append(f"  fact tests, run {number}: {summary.splitlines()[0]}")
         for framework, lines in run.training.items():
             out.append(f"  tying, {framework}:")
             out.extend(f"    {line}" for line in lines)
     changed = differences(runs)
-    out.append("notebooks whose printed output differs between the thread counts: "
-               + (", ".join(f"{name} ({n} lines)" for name, n in changed.items()) or "none"))
+    out.append(
+        "notebooks whose printed output differs between the thread counts: "
+        + (", ".join(f"{name} ({n} lines)" for name, n in changed.items()) or "none")
+    )
     return "\n".join(out)
 
 

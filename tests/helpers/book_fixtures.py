@@ -54,9 +54,22 @@ def built_book(tmp_path_factory) -> Path:
         if origin != "none":
             seed_execution_caches(Path(origin), output / "_build")
     result = subprocess.run(
-        [str(JUPYTER_BOOK), "build", str(ROOT), "--builder", "html", "-W", "-n",
-         "--keep-going", "--path-output", str(output)],
-        capture_output=True, text=True, timeout=3000, cwd=ROOT,
+        [
+            str(JUPYTER_BOOK),
+            "build",
+            str(ROOT),
+            "--builder",
+            "html",
+            "-W",
+            "-n",
+            "--keep-going",
+            "--path-output",
+            str(output),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=3000,
+        cwd=ROOT,
     )
     if result.returncode != 0:
         pytest.fail(

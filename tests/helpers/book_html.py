@@ -57,7 +57,8 @@ def images_in_tabs(html_path: Path) -> dict[str, int]:
         for label, content in zip(labels, contents):
             framework = label["data-sync-id"]
             counts[framework] = counts.get(framework, 0) + len(
-                content.select("div.cell_output img"))
+                content.select("div.cell_output img")
+            )
     return counts
 
 

@@ -13,8 +13,14 @@ from pathlib import Path
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
 FLAGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
     "--hide-scrollbars",
     # Every host but this machine fails to resolve, so a page that needs anything from
     # outside shows it as a failed request, as it would for a reader without internet.
@@ -28,10 +34,16 @@ def marks() -> list:
     """The marks of a module of browser tests: slow, on the built book, skipped without Chromium."""
     import pytest
 
-    return [pytest.mark.slow, pytest.mark.book, pytest.mark.browser,
-            pytest.mark.skipif(not available(),
-                               reason="Chromium is not installed: as root, `make system-deps` "
-                                      "(apt-get install chromium chromium-driver) provides it")]
+    return [
+        pytest.mark.slow,
+        pytest.mark.book,
+        pytest.mark.browser,
+        pytest.mark.skipif(
+            not available(),
+            reason="Chromium is not installed: as root, `make system-deps` "
+            "(apt-get install chromium chromium-driver) provides it",
+        ),
+    ]
 
 
 def available() -> bool:
@@ -71,10 +83,15 @@ def resize(driver, size: tuple[int, int]) -> None:
     """Make the viewport exactly `size` CSS pixels, a phone's when it is narrow."""
     width, height = size
     phone = width < 600
-    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
-        "width": width, "height": height, "deviceScaleFactor": 2 if phone else 1,
-        "mobile": phone,
-    })
+    driver.execute_cdp_cmd(
+        "Emulation.setDeviceMetricsOverride",
+        {
+            "width": width,
+            "height": height,
+            "deviceScaleFactor": 2 if phone else 1,
+            "mobile": phone,
+        },
+    )
 
 
 @contextlib.contextmanager
@@ -103,7 +120,8 @@ def settle(driver, timeout: float = 20) -> None:
     from selenium.webdriver.support.ui import WebDriverWait
 
     WebDriverWait(driver, timeout).until(
-        lambda d: d.execute_script("return document.readyState") == "complete")
+        lambda d: d.execute_script("return document.readyState") == "complete"
+    )
     driver.set_script_timeout(timeout)
     driver.execute_async_script("""
         const done = arguments[0];
@@ -117,7 +135,8 @@ def page_bytes(driver) -> dict[str, int]:
     entries = driver.execute_script(
         "return performance.getEntriesByType('navigation')"
         ".concat(performance.getEntriesByType('resource'))"
-        ".map(e => [e.name, e.decodedBodySize || 0]);")
+        ".map(e => [e.name, e.decodedBodySize || 0]);"
+    )
     sizes: dict[str, int] = {}
     for name, size in entries:
         sizes[name.split("?")[0].split("#")[0]] = max(size, sizes.get(name, 0))

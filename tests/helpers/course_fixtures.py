@@ -1,4 +1,5 @@
 """Fixtures that give each test a throw-away copy of the course."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -54,8 +55,9 @@ class CourseCopy:
             self.release(_stem(name))
         return solution_submission(self.root, _stem(name), _stem(name))
 
-    def submit(self, student: str, exercise: str, name: str,
-               nb_or_bytes: nbformat.NotebookNode | bytes) -> Path:
+    def submit(
+        self, student: str, exercise: str, name: str, nb_or_bytes: nbformat.NotebookNode | bytes
+    ) -> Path:
         """Put a notebook (or raw bytes) in submitted/<student>/<name>/<name>.ipynb."""
         path = self.root / "submitted" / student / _stem(name) / f"{_stem(name)}.ipynb"
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -70,7 +72,7 @@ class CourseCopy:
 
 
 def _stem(name: str) -> str:
-    return name[:-len(".ipynb")] if name.endswith(".ipynb") else name
+    return name[: -len(".ipynb")] if name.endswith(".ipynb") else name
 
 
 @pytest.fixture

@@ -84,8 +84,19 @@ def build(
         if not path.is_file() or path.read_text() != HEADER + body:
             path.write_text(HEADER + body)
     return subprocess.run(
-        [str(JUPYTER_BOOK), "build", str(tmp), "-W", "-n", "--keep-going",
-         "--path-output", str(tmp / "out")],
-        check=False, capture_output=True, text=True, timeout=600,
+        [
+            str(JUPYTER_BOOK),
+            "build",
+            str(tmp),
+            "-W",
+            "-n",
+            "--keep-going",
+            "--path-output",
+            str(tmp / "out"),
+        ],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=600,
         env={**os.environ, **(env or {})},
     )

@@ -5,6 +5,7 @@ some answer cells replaced; each test cell (public and hidden tests alike) eithe
 or fails with its message. The checks are the same code the graded kernels run, so this
 tells within seconds what grading will say.
 """
+
 from __future__ import annotations
 
 import os
@@ -59,8 +60,10 @@ def failing(results: dict[str, str]) -> set[str]:
     return {name for name, message in results.items() if message}
 
 
-def public_and_self_check(notebook: str, answers: dict[str, str] | None = None,
-                          ) -> tuple[dict[str, str], dict[str, str]]:
+def public_and_self_check(
+    notebook: str,
+    answers: dict[str, str] | None = None,
+) -> tuple[dict[str, str], dict[str, str]]:
     """Two readings of the same answers, ``{grade_id: message or ""}`` each: the public part
     of each test cell run as the learner's copy holds it, and the notebook's ``check(...)``
     from the table of public tests pmcheck ships."""
@@ -92,6 +95,9 @@ def public_and_self_check(notebook: str, answers: dict[str, str] | None = None,
         else:
             public[grade_id(cell)] = ""
     outcomes = selfcheck.run(selfcheck.entry(notebook)["questions"], namespace)
-    checked = {o.grade_id: "" if o.status == "passed" else o.message
-               for o in outcomes if o.status != "manual"}
+    checked = {
+        o.grade_id: "" if o.status == "passed" else o.message
+        for o in outcomes
+        if o.status != "manual"
+    }
     return public, checked

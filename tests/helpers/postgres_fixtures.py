@@ -5,6 +5,7 @@ PostgreSQL refuses to run as root, so when the tests are root (CI is) the server
 at all, only on a socket in its own folder, and stops when the session ends. If it cannot
 start, the tests fail with the reason in one line under CI and are skipped elsewhere.
 """
+
 from __future__ import annotations
 
 import glob
@@ -29,8 +30,10 @@ def _binaries() -> Path | None:
     found = shutil.which("initdb")
     if found:
         return Path(found).resolve().parent  # Debian's /usr/lib/postgresql/N/bin, via a link
-    folders = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"),
-                     key=lambda p: int(p.split("/")[4]) if p.split("/")[4].isdigit() else 0)
+    folders = sorted(
+        glob.glob("/usr/lib/postgresql/*/bin/initdb"),
+        key=lambda p: int(p.split("/")[4]) if p.split("/")[4].isdigit() else 0,
+    )
     return Path(folders[-1]).parent if folders else None
 
 
@@ -50,15 +53,20 @@ class PostgresServer:
 
     def run(self, *argv: str, timeout: float = 60) -> subprocess.CompletedProcess:
         kwargs = {"user": self.user} if self.user else {}
-        return subprocess.run([str(self.bin / argv[0]), *argv[1:]], capture_output=True,
-                              text=True, timeout=timeout, cwd=self.folder, **kwargs)
+        return subprocess.run(
+            [str(self.bin / argv[0]), *argv[1:]],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            cwd=self.folder,
+            **kwargs,
+        )
 
     def create_database(self) -> str:
         import psycopg2
 
         name = f"gradebook_{uuid.uuid4().hex[:10]}"
-        connection = psycopg2.connect(dbname="postgres", user="postgres",
-                                      host=str(self.socket_dir))
+        connection = psycopg2.connect(dbname="postgres", user="postgres", host=str(self.socket_dir))
         try:
             connection.autocommit = True  # CREATE DATABASE runs outside a transaction
             with connection.cursor() as cursor:
@@ -77,8 +85,10 @@ def _start() -> tuple[PostgresServer | None, str]:
     """A running server, or None and why not in one line."""
     binaries = _binaries()
     if binaries is None:
-        return None, ("no initdb: install Debian's postgresql (make system-deps does), or "
-                      "put PostgreSQL's bin folder on PATH")
+        return None, (
+            "no initdb: install Debian's postgresql (make system-deps does), or "
+            "put PostgreSQL's bin folder on PATH"
+        )
     user = None
     if os.geteuid() == 0:
         for name in ("postgres", "nobody"):
@@ -96,16 +106,39 @@ def _start() -> tuple[PostgresServer | None, str]:
         entry = pwd.getpwnam(user)
         os.chown(folder, entry.pw_uid, entry.pw_gid)
     server = PostgresServer(folder, binaries, user)
-    init = server.run("initdb", "-D", str(folder / "data"), "-U", "postgres", "-A", "trust",
-                      "-E", "UTF8", "--no-instructions", timeout=120)
+    init = server.run(
+        "initdb",
+        "-D",
+        str(folder / "data"),
+        "-U",
+        "postgres",
+        "-A",
+        "trust",
+        "-E",
+        "UTF8",
+        "--no-instructions",
+        timeout=120,
+    )
     if init.returncode:
         shutil.rmtree(folder, ignore_errors=True)
         return None, f"initdb failed: {_last(init)}"
     options = f"-c listen_addresses='' -c unix_socket_directories={folder} -c fsync=off"
-    start = server.run("pg_ctl", "-D", str(folder / "data"), "-l", str(folder / "server.log"),
-                       "-o", options, "-w", "-t", "60", "start", timeout=90)
+    start = server.run(
+        "pg_ctl",
+        "-D",
+        str(folder / "data"),
+        "-l",
+        str(folder / "server.log"),
+        "-o",
+        options,
+        "-w",
+        "-t",
+        "60",
+        "start",
+        timeout=90,
+    )
     if start.returncode:
-        log = (folder / "server.log")
+        log = folder / "server.log"
         tail = log.read_text().strip().splitlines()[-1:] if log.exists() else []
         shutil.rmtree(folder, ignore_errors=True)
         return None, f"PostgreSQL did not start: {(tail or [_last(start)])[0]}"

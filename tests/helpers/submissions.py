@@ -1,4 +1,5 @@
 """Hand-ins made odd on purpose, around an otherwise correct notebook."""
+
 from __future__ import annotations
 
 import nbformat
@@ -6,8 +7,10 @@ import nbformat
 from autograder.notebooks import grade_id
 
 
-def with_duplicate_answer(nb: nbformat.NotebookNode, answer: str = "square_answer",
-                          ) -> nbformat.NotebookNode:
+def with_duplicate_answer(
+    nb: nbformat.NotebookNode,
+    answer: str = "square_answer",
+) -> nbformat.NotebookNode:
     """A second ``answer`` cell, wrong, two cells after the first (a copy-pasted cell)."""
     nb = nbformat.from_dict(nb)
     first = next(i for i, c in enumerate(nb.cells) if grade_id(c) == answer)

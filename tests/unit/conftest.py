@@ -4,6 +4,7 @@ Collection fails if a test here carries one of the marks of the slow lanes, and 
 here runs with ``subprocess`` refused, so a test that starts a kernel or a tool fails at
 once instead of slowing the lane down.
 """
+
 from __future__ import annotations
 
 import subprocess
@@ -21,13 +22,17 @@ HEAVY = ("slow", "determinism", "kernel", "book", "browser")
 
 
 def pytest_collection_modifyitems(config, items):
-    wrong = [f"{item.nodeid} ({', '.join(m.name for m in item.iter_markers() if m.name in HEAVY)})"
-             for item in items
-             if HERE in Path(item.path).resolve().parents
-             and any(m.name in HEAVY for m in item.iter_markers())]
+    wrong = [
+        f"{item.nodeid} ({', '.join(m.name for m in item.iter_markers() if m.name in HEAVY)})"
+        for item in items
+        if HERE in Path(item.path).resolve().parents
+        and any(m.name in HEAVY for m in item.iter_markers())
+    ]
     if wrong:
-        raise pytest.UsageError("tests/unit holds pure tests only; these carry marks of the "
-                                "slow lanes: " + "; ".join(wrong))
+        raise pytest.UsageError(
+            "tests/unit holds pure tests only; these carry marks of the "
+            "slow lanes: " + "; ".join(wrong)
+        )
 
 
 @pytest.fixture(autouse=True)

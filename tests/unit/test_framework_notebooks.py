@@ -15,8 +15,10 @@ from framework_tabs import execute, markdown, notebooks, tabs
 from framework_tabs.cells import FrameworkTabError
 from framework_tabs.downloads import write_zip
 
-HEADER = "---\njupytext:\n  text_representation:\n    format_name: myst\n" \
-         "kernelspec:\n  name: python3\n  display_name: Python 3\n---\n"
+HEADER = (
+    "---\njupytext:\n  text_representation:\n    format_name: myst\n"
+    "kernelspec:\n  name: python3\n  display_name: Python 3\n---\n"
+)
 
 
 def cell(code: str, *tags: str) -> str:
@@ -77,17 +79,19 @@ def test_a_notebook_is_plain_nbformat_with_stable_cell_ids_and_no_myst_metadata(
     assert nbformat.writes(first) == nbformat.writes(again)
 
 
-
 def test_a_page_without_framework_cells_runs_as_one_notebook_and_text_as_none():
     plain = notebooks.split(page("# Plain\n\n" + cell("x = 1")), "plain.md")
     assert list(plain) == [None] and codes(plain[None]) == ["x = 1"]
     assert notebooks.split(page("# Only text\n\nNo code.\n"), "text.md") == {}
 
 
-@pytest.mark.parametrize("tags, message", [
-    (("pytorch", "mxnet"), "has 2 framework tags (pytorch, mxnet)"),
-    (("pytoch",), "unknown framework tag 'pytoch' (did you mean 'pytorch'?)"),
-])
+@pytest.mark.parametrize(
+    "tags, message",
+    [
+        (("pytorch", "mxnet"), "has 2 framework tags (pytorch, mxnet)"),
+        (("pytoch",), "unknown framework tag 'pytoch' (did you mean 'pytorch'?)"),
+    ],
+)
 def test_bad_tags_stop_the_split_naming_file_line_and_cell(tags, message):
     bad = page("# Bad\n\n" + cell("x = 1") + cell("y = 2", *tags))
     with pytest.raises(FrameworkTabError) as error:
@@ -97,8 +101,10 @@ def test_bad_tags_stop_the_split_naming_file_line_and_cell(tags, message):
 
 
 def keys(chapter: nbformat.NotebookNode) -> dict:
-    return {fw: notebooks.run_key(nb, {"threads": 1})
-            for fw, nb in notebooks.split(chapter, "chapter.md").items()}
+    return {
+        fw: notebooks.run_key(nb, {"threads": 1})
+        for fw, nb in notebooks.split(chapter, "chapter.md").items()
+    }
 
 
 def test_editing_one_mxnet_cell_changes_only_the_key_of_the_mxnet_run():
@@ -117,7 +123,9 @@ def test_editing_a_shared_cell_changes_every_key_and_editing_text_none():
 
 def test_a_tag_that_changes_how_a_cell_runs_changes_the_key_one_that_changes_its_look_not():
     before = keys(CHAPTER)
-    raises = keys(page(CHAPTER_TEXT.replace(":tags: [pytorch]", ":tags: [pytorch, raises-exception]")))
+    raises = keys(
+        page(CHAPTER_TEXT.replace(":tags: [pytorch]", ":tags: [pytorch, raises-exception]"))
+    )
     hidden = keys(page(CHAPTER_TEXT.replace(":tags: [pytorch]", ":tags: [pytorch, hide-input]")))
     assert raises["pytorch"] != before["pytorch"]
     assert hidden == before
@@ -126,8 +134,9 @@ def test_a_tag_that_changes_how_a_cell_runs_changes_the_key_one_that_changes_its
 def test_the_threads_and_packages_of_a_run_are_part_of_its_key():
     split = notebooks.split(CHAPTER, "chapter.md")["pytorch"]
     assert notebooks.run_key(split, {"threads": 1}) != notebooks.run_key(split, {"threads": 2})
-    assert (notebooks.run_key(split, {"packages": ["torch==2.13.0"]})
-            != notebooks.run_key(split, {"packages": ["torch==2.14.0"]}))
+    assert notebooks.run_key(split, {"packages": ["torch==2.13.0"]}) != notebooks.run_key(
+        split, {"packages": ["torch==2.14.0"]}
+    )
 
 
 def runs(printed_by: dict[str, dict[str, str]]) -> dict:
@@ -136,13 +145,21 @@ def runs(printed_by: dict[str, dict[str, str]]) -> dict:
 
 
 def test_merge_gives_each_framework_cell_its_own_run_outputs():
-    merged = notebooks.merge(CHAPTER, runs({
-        "pytorch": {"import torch\nnet = 'pt'": "pt\n", "print(net)": "same\n"},
-        "mxnet": {"print(net)": "same\n"},
-        "mindspore": {"import mindspore\nnet = 'ms'": "ms\n", "print(net)": "same\n"},
-    }))
-    texts = [(c.source, [o.text for o in c.get("outputs", [])]) for c in merged.cells
-             if c.cell_type == "code"]
+    merged = notebooks.merge(
+        CHAPTER,
+        runs(
+            {
+                "pytorch": {"import torch\nnet = 'pt'": "pt\n", "print(net)": "same\n"},
+                "mxnet": {"print(net)": "same\n"},
+                "mindspore": {"import mindspore\nnet = 'ms'": "ms\n", "print(net)": "same\n"},
+            }
+        ),
+    )
+    texts = [
+        (c.source, [o.text for o in c.get("outputs", [])])
+        for c in merged.cells
+        if c.cell_type == "code"
+    ]
     assert texts == [
         ("import os", []),
         ("import torch\nnet = 'pt'", ["pt\n"]),
@@ -154,14 +171,22 @@ def test_merge_gives_each_framework_cell_its_own_run_outputs():
 
 
 def test_a_shared_cell_whose_output_differs_becomes_one_tagged_copy_per_framework():
-    merged = notebooks.merge(CHAPTER, runs({
-        "pytorch": {"print(net)": "pt\n"},
-        "mxnet": {"print(net)": "mx\n"},
-        "mindspore": {"print(net)": "ms\n"},
-    }))
+    merged = notebooks.merge(
+        CHAPTER,
+        runs(
+            {
+                "pytorch": {"print(net)": "pt\n"},
+                "mxnet": {"print(net)": "mx\n"},
+                "mindspore": {"print(net)": "ms\n"},
+            }
+        ),
+    )
     copies = [c for c in merged.cells if c.cell_type == "code" and c.source == "print(net)"]
     assert [(c.metadata["tags"], c.outputs[0].text) for c in copies] == [
-        (["pytorch"], "pt\n"), (["mxnet"], "mx\n"), (["mindspore"], "ms\n")]
+        (["pytorch"], "pt\n"),
+        (["mxnet"], "mx\n"),
+        (["mindspore"], "ms\n"),
+    ]
     # MyST-NB finds every cell's line through the source map, copies included.
     assert len(merged.metadata["source_map"]) == len(merged.cells)
     assert len({c.id for c in merged.cells}) == len(merged.cells)
@@ -179,25 +204,44 @@ def test_a_run_of_other_code_cannot_lend_its_outputs():
         notebooks.with_outputs(split["pytorch"], split["mxnet"].notebook)
 
 
-DISTRIBUTIONS = {"torch": ["torch"], "numpy": ["numpy"], "mxnet": ["mxnet"],
-                 "sklearn": ["scikit-learn"], "IPython": ["ipython"]}
-VERSIONS = {"torch": "2.13.0+cpu", "numpy": "1.26.4", "mxnet": "1.9.1", "scikit-learn": "1.9.1",
-            "ipython": "9.0"}
+DISTRIBUTIONS = {
+    "torch": ["torch"],
+    "numpy": ["numpy"],
+    "mxnet": ["mxnet"],
+    "sklearn": ["scikit-learn"],
+    "IPython": ["ipython"],
+}
+VERSIONS = {
+    "torch": "2.13.0+cpu",
+    "numpy": "1.26.4",
+    "mxnet": "1.9.1",
+    "scikit-learn": "1.9.1",
+    "ipython": "9.0",
+}
 
 
 def test_pins_name_the_packages_the_code_imports_framework_first_and_numpy_always():
     assert notebooks.pins("mindspore", ["import os"], DISTRIBUTIONS, VERSIONS.get) == [
-        "numpy==1.26.4"]
-    sources = ["import os\n%xmode Minimal", "from sklearn.datasets import load_digits",
-               "import numpy as np\nimport torch.nn", "from IPython.display import Markdown"]
+        "numpy==1.26.4"
+    ]
+    sources = [
+        "import os\n%xmode Minimal",
+        "from sklearn.datasets import load_digits",
+        "import numpy as np\nimport torch.nn",
+        "from IPython.display import Markdown",
+    ]
     assert notebooks.pins("pytorch", sources, DISTRIBUTIONS, VERSIONS.get) == [
-        "torch==2.13.0", "numpy==1.26.4", "scikit-learn==1.9.1"]
+        "torch==2.13.0",
+        "numpy==1.26.4",
+        "scikit-learn==1.9.1",
+    ]
 
 
 def test_the_first_cell_names_the_versions_and_for_mxnet_the_numpy_shim():
     split = notebooks.split(CHAPTER, "chapter.md")
-    first = notebooks.install_cell("mxnet", split["mxnet"].notebook, "The Book",
-                                   ["mxnet==1.9.1", "numpy==1.26.4"])
+    first = notebooks.install_cell(
+        "mxnet", split["mxnet"].notebook, "The Book", ["mxnet==1.9.1", "numpy==1.26.4"]
+    )
     assert first.cell_type == "markdown"
     assert "pip install mxnet==1.9.1 numpy==1.26.4" in first.source
     assert "*A chapter*" in first.source and "MXNet notebook" in first.source
@@ -207,16 +251,19 @@ def test_the_first_cell_names_the_versions_and_for_mxnet_the_numpy_shim():
 
 
 def test_the_first_cell_goes_first_and_belongs_to_no_page_cell():
-    split = notebooks.split(CHAPTER, "chapter.md",
-                            first_cell=lambda fw, nb: nbformat.v4.new_markdown_cell(f"{fw}"))
+    split = notebooks.split(
+        CHAPTER, "chapter.md", first_cell=lambda fw, nb: nbformat.v4.new_markdown_cell(f"{fw}")
+    )
     assert split["mxnet"].notebook.cells[0].source == "mxnet"
     assert split["mxnet"].positions[0] is None
 
 
-TARGETS = markdown.find_targets({
-    "book/a": "(a)=\n# Page A\n\n(a-part)=\n## A `part`\n",
-    "book/intro": "(intro)=\n# Intro\n",
-})
+TARGETS = markdown.find_targets(
+    {
+        "book/a": "(a)=\n# Page A\n\n(a-part)=\n## A `part`\n",
+        "book/intro": "(intro)=\n# Intro\n",
+    }
+)
 
 
 def link(target: str, anchor: str) -> str | None:
@@ -230,8 +277,10 @@ def test_labels_point_to_the_heading_after_them():
 
 
 def test_myst_text_becomes_plain_markdown():
-    text = ("(label)=\n## Heading\n\n% a comment\nSee {ref}`the part <a-part>` and {ref}`a`, "
-            "or {ref}`intro`; $x$ and {math}`y`.")
+    text = (
+        "(label)=\n## Heading\n\n% a comment\nSee {ref}`the part <a-part>` and {ref}`a`, "
+        "or {ref}`intro`; $x$ and {math}`y`."
+    )
     assert markdown.to_markdown(text, TARGETS, link) == (
         "## Heading\n\nSee [the part](book_a_pytorch.ipynb#A-part) and "
         "[Page A](book_a_pytorch.ipynb#Page-A), or Intro; $x$ and $y$."
@@ -250,7 +299,8 @@ def test_other_directives_go_to_their_extension_and_unknown_markup_stops_the_bui
     convert = {"exercise-notebooks": "Student notebook: [x](y)"}.get
     text = "Graded:\n\n```{exercise-notebooks} tying\n```\n"
     assert markdown.to_markdown(text, TARGETS, link, lambda n, a, b: convert(n)) == (
-        "Graded:\n\nStudent notebook: [x](y)")
+        "Graded:\n\nStudent notebook: [x](y)"
+    )
     with pytest.raises(FrameworkTabError, match="directive {figure}"):
         markdown.to_markdown("```{figure} a.png\n```", TARGETS, link, lambda *_: None, "p.md")
     with pytest.raises(FrameworkTabError, match="role {eq}"):
@@ -266,17 +316,19 @@ def test_leftover_markup_is_found_outside_code_blocks_only():
 
 def test_runs_of_framework_cells_are_grouped_and_others_left_in_place():
     children = ["text", "pt", "mx", "text", "ms"]
-    grouped = tabs.group(children, lambda c: {"pt": "pytorch", "mx": "mxnet",
-                                              "ms": "mindspore"}.get(c))
-    assert grouped == ["text", [("pytorch", "pt"), ("mxnet", "mx")], "text",
-                       [("mindspore", "ms")]]
+    grouped = tabs.group(
+        children, lambda c: {"pt": "pytorch", "mx": "mxnet", "ms": "mindspore"}.get(c)
+    )
+    assert grouped == ["text", [("pytorch", "pt"), ("mxnet", "mx")], "text", [("mindspore", "ms")]]
 
 
 def test_a_tab_set_has_every_framework_in_order_and_says_which_have_no_cell():
     from docutils import nodes
 
-    run = [("mindspore", nodes.container("", nb_element="cell_code")),
-           ("pytorch", nodes.container("", nb_element="cell_code"))]
+    run = [
+        ("mindspore", nodes.container("", nb_element="cell_code")),
+        ("pytorch", nodes.container("", nb_element="cell_code")),
+    ]
     tab_set, missing = tabs.tab_set(run)
     labels = [item.children[0] for item in tab_set.children]
     assert [label["sync_id"] for label in labels] == ["pytorch", "mxnet", "mindspore"]

@@ -1,5 +1,6 @@
 """The pure parts of grading: answers merged into the instructor's notebook, the files that
 travel with a notebook, the frameworks to preload, the hand-in time, the summary table."""
+
 from __future__ import annotations
 
 import datetime
@@ -9,9 +10,16 @@ import nbformat
 import pytest
 
 from autograder import grade as grade_module
-from autograder.grade import (MAX_TASK_FILE_BYTES, QuestionResult, SubmissionResult,
-                              _gather_files, format_table, frameworks_imported, merge_answers,
-                              submission_timestamp)
+from autograder.grade import (
+    MAX_TASK_FILE_BYTES,
+    QuestionResult,
+    SubmissionResult,
+    _gather_files,
+    format_table,
+    frameworks_imported,
+    merge_answers,
+    submission_timestamp,
+)
 from autograder.notebooks import with_answers
 from helpers.course_fixtures import FIXTURE_COURSE
 from helpers.submissions import with_duplicate_answer
@@ -20,8 +28,13 @@ PT = "squares_pytorch"
 
 
 def nbgrader(grade_id: str, *, solution: bool = False, grade: bool = False, points=None) -> dict:
-    meta = {"grade": grade, "grade_id": grade_id, "locked": not solution,
-            "schema_version": 3, "solution": solution}
+    meta = {
+        "grade": grade,
+        "grade_id": grade_id,
+        "locked": not solution,
+        "schema_version": 3,
+        "solution": solution,
+    }
     if points is not None:
         meta["points"] = points
     return {"nbgrader": meta}
@@ -35,12 +48,14 @@ def code(source: str, cell_id: str, **meta) -> nbformat.NotebookNode:
 
 def template() -> nbformat.NotebookNode:
     """Two answers and their test cells, as the instructor wrote them."""
-    return nbformat.v4.new_notebook(cells=[
-        code("def square(x):\n    return x * x", "a1", grade_id="square", solution=True),
-        code("assert square(3) == 9", "t1", grade_id="square_test", grade=True, points=2),
-        code("def cube(x):\n    return x ** 3", "a2", grade_id="cube", solution=True),
-        code("assert cube(2) == 8", "t2", grade_id="cube_test", grade=True, points=1),
-    ])
+    return nbformat.v4.new_notebook(
+        cells=[
+            code("def square(x):\n    return x * x", "a1", grade_id="square", solution=True),
+            code("assert square(3) == 9", "t1", grade_id="square_test", grade=True, points=2),
+            code("def cube(x):\n    return x ** 3", "a2", grade_id="cube", solution=True),
+            code("assert cube(2) == 8", "t2", grade_id="cube_test", grade=True, points=1),
+        ]
+    )
 
 
 def sources(nb: nbformat.NotebookNode) -> list[str]:
@@ -49,13 +64,18 @@ def sources(nb: nbformat.NotebookNode) -> list[str]:
 
 # -- merge_answers -----------------------------------------------------------------------
 def test_answers_are_copied_in_by_grade_id_and_test_cells_stay_the_instructors():
-    submitted = with_answers(template(), {"square": "def square(x):\n    return 9",
-                                          "cube": "def cube(x):\n    return 8"})
+    submitted = with_answers(
+        template(), {"square": "def square(x):\n    return 9", "cube": "def cube(x):\n    return 8"}
+    )
     submitted.cells[1].source = "pass  # the learner emptied the test"
     submitted.cells.reverse()  # the order of the hand-in does not matter either
     graded, notes = merge_answers(template(), submitted)
-    assert sources(graded) == ["def square(x):\n    return 9", "assert square(3) == 9",
-                               "def cube(x):\n    return 8", "assert cube(2) == 8"]
+    assert sources(graded) == [
+        "def square(x):\n    return 9",
+        "assert square(3) == 9",
+        "def cube(x):\n    return 8",
+        "assert cube(2) == 8",
+    ]
     assert notes == []
 
 
@@ -106,9 +126,11 @@ def test_links_are_left_out_with_a_note(tmp_path):
     os.link(tmp_path / "real.txt", tmp_path / "hard.txt")
     files, notes = _gather_files(tmp_path)
     assert files == {}
-    assert notes == ["ignored hard.txt: a hard link to another file",
-                     "ignored real.txt: a hard link to another file",
-                     "ignored soft.txt: a symbolic link or not a plain file"]
+    assert notes == [
+        "ignored hard.txt: a hard link to another file",
+        "ignored real.txt: a hard link to another file",
+        "ignored soft.txt: a symbolic link or not a plain file",
+    ]
 
 
 def test_past_the_cap_together_the_last_file_is_left_out_with_a_note(tmp_path):
@@ -117,8 +139,10 @@ def test_past_the_cap_together_the_last_file_is_left_out_with_a_note(tmp_path):
     (tmp_path / "c.bin").write_bytes(b"x" * 400)
     files, notes = _gather_files(tmp_path, budget=1500)
     assert list(files) == ["a.bin", "c.bin"]  # what still fits after a skip is kept
-    assert notes == [f"ignored b.bin: the files beside the notebook pass "
-                     f"{MAX_TASK_FILE_BYTES >> 20} MiB together"]
+    assert notes == [
+        f"ignored b.bin: the files beside the notebook pass "
+        f"{MAX_TASK_FILE_BYTES >> 20} MiB together"
+    ]
 
 
 def test_a_file_over_the_size_of_one_data_file_is_left_out(tmp_path, monkeypatch):
@@ -132,16 +156,23 @@ def test_a_file_over_the_size_of_one_data_file_is_left_out(tmp_path, monkeypatch
 
 # -- frameworks_imported -----------------------------------------------------------------
 def test_the_frameworks_to_preload_are_those_the_code_imports_in_the_courses_order():
-    nb = nbformat.v4.new_notebook(cells=[
-        nbformat.v4.new_markdown_cell("import torch"),  # prose, not code
-        nbformat.v4.new_code_cell("import mindspore.nn as nn\nimport numpy as np"),
-        nbformat.v4.new_code_cell("def f(:"),  # a syntax error is skipped, not fatal
-        nbformat.v4.new_code_cell("from mxnet import gluon"),
-    ])
+    nb = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_markdown_cell("import torch"),  # prose, not code
+            nbformat.v4.new_code_cell("import mindspore.nn as nn\nimport numpy as np"),
+            nbformat.v4.new_code_cell("def f(:"),  # a syntax error is skipped, not fatal
+            nbformat.v4.new_code_cell("from mxnet import gluon"),
+        ]
+    )
     assert frameworks_imported([nb]) == ["mxnet", "mindspore"]
-    assert frameworks_imported([nb, nbformat.v4.new_notebook(cells=[
-        nbformat.v4.new_code_cell("if True:\n    import torch.nn")])]) == \
-        ["pytorch", "mxnet", "mindspore"]
+    assert frameworks_imported(
+        [
+            nb,
+            nbformat.v4.new_notebook(
+                cells=[nbformat.v4.new_code_cell("if True:\n    import torch.nn")]
+            ),
+        ]
+    ) == ["pytorch", "mxnet", "mindspore"]
     assert frameworks_imported([]) == []
 
 
@@ -157,11 +188,16 @@ def test_a_timestamp_is_read_as_utc(tmp_path):
     assert submission_timestamp(tmp_path) == (datetime.datetime(2026, 11, 30, 10), None)
 
 
-@pytest.mark.parametrize("text, words", [
-    ("next tuesday-ish", "timestamp.txt ignored: 'next tuesday-ish' is not a date"),
-    ("2999-01-01 10:00:00 UTC", "timestamp.txt ignored: '2999-01-01 10:00:00 UTC' is in the "
-                                "future"),
-])
+@pytest.mark.parametrize(
+    "text, words",
+    [
+        ("next tuesday-ish", "timestamp.txt ignored: 'next tuesday-ish' is not a date"),
+        (
+            "2999-01-01 10:00:00 UTC",
+            "timestamp.txt ignored: '2999-01-01 10:00:00 UTC' is in the " "future",
+        ),
+    ],
+)
 def test_a_bad_timestamp_is_no_time_and_one_problem(tmp_path, text, words):
     (tmp_path / "timestamp.txt").write_text(text)
     assert submission_timestamp(tmp_path) == (None, words)
@@ -180,8 +216,16 @@ def test_the_summary_table_aligns_columns_and_joins_problems_and_flags():
     question = QuestionResult(PT, "square_is_correct", 2.0, 2.0, "")
     results = [
         SubmissionResult("alice", "squares", 3.0, 3.0, [], [question], PT),
-        SubmissionResult("bartholomew", "squares", 0.5, 10.0, ["bad timestamp", "late"], [],
-                         PT, flags=["reaches into IPython"]),
+        SubmissionResult(
+            "bartholomew",
+            "squares",
+            0.5,
+            10.0,
+            ["bad timestamp", "late"],
+            [],
+            PT,
+            flags=["reaches into IPython"],
+        ),
     ]
     assert format_table(results).splitlines() == [
         "student      score  max  problems",

@@ -1,4 +1,5 @@
 """The in-notebook ``check(...)``: the shipped table of public tests, and what it says."""
+
 from __future__ import annotations
 
 import json
@@ -12,12 +13,30 @@ from pmcheck.cells import HIDDEN_BEGIN, parse_checks
 from pmcheck.question import CheckFailed
 
 SQUARE_QUESTIONS = [
-    {"grade_id": "square_ok", "points": 2.0,
-     "calls": [{"check": "calls.check_calls", "answer": "square", "framework": None,
-                "kwargs": {"expected": "x * x", "inputs": [3]}}]},
-    {"grade_id": "square_again", "points": 1.0,
-     "calls": [{"check": "calls.check_calls", "answer": "square", "framework": None,
-                "kwargs": {"expected": "x * x", "inputs": [4]}}]},
+    {
+        "grade_id": "square_ok",
+        "points": 2.0,
+        "calls": [
+            {
+                "check": "calls.check_calls",
+                "answer": "square",
+                "framework": None,
+                "kwargs": {"expected": "x * x", "inputs": [3]},
+            }
+        ],
+    },
+    {
+        "grade_id": "square_again",
+        "points": 1.0,
+        "calls": [
+            {
+                "check": "calls.check_calls",
+                "answer": "square",
+                "framework": None,
+                "kwargs": {"expected": "x * x", "inputs": [4]},
+            }
+        ],
+    },
     {"grade_id": "why", "points": 1.0, "manual": True},
 ]
 
@@ -35,8 +54,10 @@ def test_the_table_holds_public_tests_only():
         text = exercise.path.read_text()
         for block in text.split(HIDDEN_BEGIN)[1:]:
             hidden = block.split("### END HIDDEN TESTS")[0]
-            hidden = "from pmcheck import access, calls, deferred, initialization, portability, tying\n" + \
-                hidden.replace('"{{ framework }}"', '"pytorch"')
+            hidden = (
+                "from pmcheck import access, calls, deferred, initialization, portability, tying\n"
+                + hidden.replace('"{{ framework }}"', '"pytorch"')
+            )
             for call in parse_checks(hidden, "hidden tests"):
                 assert call.function.split(".")[1] not in shipped, call.function
     assert "HIDDEN" not in shipped
@@ -100,4 +121,5 @@ def test_a_failed_check_shows_its_message_without_a_traceback():
     with pytest.raises(CheckFailed) as failed:
         calls.check_calls(square, expected="x * x", inputs=[3])
     assert failed.value._render_traceback_() == [
-        "\x1b[0;31mCheck failed\x1b[0m: square(3) should be 9; got 6"]
+        "\x1b[0;31mCheck failed\x1b[0m: square(3) should be 9; got 6"
+    ]

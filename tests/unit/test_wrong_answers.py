@@ -4,6 +4,7 @@ The table (``tests/helpers/wrong_answers.py``) drives test_checks_*.py in proces
 test_exercise_answers.py through real grading; these checks read it and the source
 notebooks only.
 """
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -21,11 +22,18 @@ def row(notebook: str, answer: str, label: str, fails: tuple[str, ...]) -> Wrong
 
 
 def test_the_kth_row_of_each_answer_cell_goes_into_the_kth_submission_of_its_notebook():
-    rows = [row("t_mxnet", "a", "a0", ("ta",)), row("t_mxnet", "a", "a1", ("ta",)),
-            row("t_mxnet", "b", "b0", ("tb",)), row("t_pytorch", "a", "p0", ("ta",))]
+    rows = [
+        row("t_mxnet", "a", "a0", ("ta",)),
+        row("t_mxnet", "a", "a1", ("ta",)),
+        row("t_mxnet", "b", "b0", ("tb",)),
+        row("t_pytorch", "a", "p0", ("ta",)),
+    ]
     grouped = submissions(rows)
     assert {student: [r.label for r in rs] for student, rs in grouped.items()} == {
-        "t_mxnet-0": ["a0", "b0"], "t_mxnet-1": ["a1"], "t_pytorch-0": ["p0"]}
+        "t_mxnet-0": ["a0", "b0"],
+        "t_mxnet-1": ["a1"],
+        "t_pytorch-0": ["p0"],
+    }
 
 
 def test_submissions_combine_different_questions_only():
@@ -51,5 +59,3 @@ def test_every_question_has_a_hard_coded_and_a_misconceived_answer():
             for answer in (grade_id(c) for c in cells if is_answer(c) and c.cell_type == "code"):
                 assert kinds[notebook, answer] == {"hard-coded", "misconception"}, answer
             assert covered[notebook] == {grade_id(c) for c in cells if is_auto_test(c)}, notebook
-
-

@@ -38,7 +38,13 @@ def setup(app: Sphinx) -> dict:
     downloads.setup(app)
     figures.setup(app)
     app.connect("config-inited", add_static)
-    app.add_js_file("framework-choice.js", **{
-        "data-sync-group": tabs.SYNC_GROUP, "data-frameworks": " ".join(FRAMEWORKS)})
-    return {"version": "2.0", "parallel_read_safe": True, "parallel_write_safe": True,
-            "env_version": 2}
+    app.add_js_file(
+        "framework-choice.js",
+        **{"data-sync-group": tabs.SYNC_GROUP, "data-frameworks": " ".join(FRAMEWORKS)},
+    )
+    return {
+        "version": "2.0",
+        "parallel_read_safe": True,
+        "parallel_write_safe": True,
+        "env_version": 2,
+    }

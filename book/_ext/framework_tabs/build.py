@@ -109,8 +109,11 @@ STATE = _State()
 
 def run_settings_key(run_settings: Settings) -> dict:
     """The execution settings that can change a run's outputs."""
-    return {"threads": run_settings.threads, "timeout": run_settings.timeout,
-            "allow_errors": run_settings.allow_errors}
+    return {
+        "threads": run_settings.threads,
+        "timeout": run_settings.timeout,
+        "allow_errors": run_settings.allow_errors,
+    }
 
 
 def settings(app: Sphinx) -> Settings:
@@ -172,12 +175,17 @@ def plan(app: Sphinx, docname: str, text: str) -> Plan:
                 "framework-tabs-directive", name, argument, body, framework, DOWNLOADS
             )
 
-        return markdown.to_markdown(text, STATE.targets, link_for(framework), directive,
-                                    where=source)
+        return markdown.to_markdown(
+            text, STATE.targets, link_for(framework), directive, where=source
+        )
 
     def first_cell(framework: str | None, notebook: NotebookNode) -> NotebookNode:
-        return notebooks.install_cell(framework, notebook, app.config.html_title or app.config.project,
-                                      _pins(framework, notebook))
+        return notebooks.install_cell(
+            framework,
+            notebook,
+            app.config.html_title or app.config.project,
+            _pins(framework, notebook),
+        )
 
     split = notebooks.split(page, source, convert, first_cell)
     pins = {framework: _pins(framework, nb.notebook) for framework, nb in split.items()}
@@ -237,14 +245,23 @@ def before_read(app: Sphinx, env: BuildEnvironment, docnames: list[str]) -> None
             if key in owners or (not force and cache.path(key).is_file()):
                 continue
             owners[key] = docname
-            jobs.append(Job(key, notebook.notebook, Path(env.doc2path(docname)).parent,
-                            page_plan.label(framework), kernel_log(app, docname, framework)))
+            jobs.append(
+                Job(
+                    key,
+                    notebook.notebook,
+                    Path(env.doc2path(docname)).parent,
+                    page_plan.label(framework),
+                    kernel_log(app, docname, framework),
+                )
+            )
     if not jobs:
         return
     run_settings = settings(app)
     workers = app.config.framework_tabs_jobs or None
-    LOGGER.info(f"framework notebooks: running {len(jobs)} "
-                f"({run_settings.threads} math thread(s) per kernel)")
+    LOGGER.info(
+        f"framework notebooks: running {len(jobs)} "
+        f"({run_settings.threads} math thread(s) per kernel)"
+    )
 
     def done(outcome: execute.Outcome) -> None:
         if outcome.notebook is not None and not outcome.error:
@@ -279,20 +296,27 @@ def read_notebook(text: str) -> NotebookNode:
         if executed is None and _executes(app, docname):
             # Not run before reading (a page changed by another extension): run it now.
             outcome = execute.run(
-                Job(key, notebook.notebook, Path(env.doc2path(docname)).parent,
-                    page_plan.label(framework), kernel_log(app, docname, framework)),
+                Job(
+                    key,
+                    notebook.notebook,
+                    Path(env.doc2path(docname)).parent,
+                    page_plan.label(framework),
+                    kernel_log(app, docname, framework),
+                ),
                 settings(app),
             )
             _report(app, outcome, docname)
             if outcome.notebook is not None and not outcome.error:
                 cache.put(key, outcome.notebook)
                 executed = outcome.notebook
-        runs[framework] = (notebooks.with_outputs(notebook, executed) if executed is not None
-                           else notebook)
+        runs[framework] = (
+            notebooks.with_outputs(notebook, executed) if executed is not None else notebook
+        )
     merged = notebooks.merge(page, runs)
     merged.metadata.setdefault("mystnb", {})["execution_mode"] = "off"
-    record = PageNotebooks(tuple(fw for fw in FRAMEWORKS if fw in runs),
-                           settings=run_settings_key(settings(app)))
+    record = PageNotebooks(
+        tuple(fw for fw in FRAMEWORKS if fw in runs), settings=run_settings_key(settings(app))
+    )
     for framework in record.frameworks:
         record.pins[framework] = page_plan.pins[framework]
         name = download_name(docname, framework)
@@ -309,8 +333,9 @@ def _notebook_text(notebook: NotebookNode) -> str:
     return nbformat.writes(notebook) + "\n"
 
 
-def outdated(app: Sphinx, env: BuildEnvironment, added: set[str], changed: set[str],
-             removed: set[str]) -> list[str]:
+def outdated(
+    app: Sphinx, env: BuildEnvironment, added: set[str], changed: set[str], removed: set[str]
+) -> list[str]:
     """Pages to read again although their text is the same: what their runs depended on
     changed (a package's version, the kernels' threads), or their notebooks are gone."""
     current = run_settings_key(settings(app))
@@ -320,7 +345,8 @@ def outdated(app: Sphinx, env: BuildEnvironment, added: set[str], changed: set[s
             continue
         versions_moved = any(
             _installed(pin.split("==")[0]) != pin.split("==")[1]
-            for pins in record.pins.values() for pin in pins
+            for pins in record.pins.values()
+            for pin in pins
         )
         missing = any(not assembled(app, name).is_file() for name in record.files.values())
         if record.settings != current or versions_moved or missing:
@@ -339,8 +365,9 @@ def purge(app: Sphinx, env: BuildEnvironment, docname: str) -> None:
     pages(env).pop(docname, None)
 
 
-def merge_info(app: Sphinx, env: BuildEnvironment, docnames: set[str],
-               other: BuildEnvironment) -> None:
+def merge_info(
+    app: Sphinx, env: BuildEnvironment, docnames: set[str], other: BuildEnvironment
+) -> None:
     """Take the pages a parallel reader process read into the main environment."""
     theirs = pages(other)
     pages(env).update({name: theirs[name] for name in docnames if name in theirs})

@@ -54,20 +54,31 @@ class DownloadLinks(SphinxTransform):
         up = "../" * self.env.docname.count("/")
         para = nodes.paragraph(classes=["framework-downloads"])
         para += nodes.Text("Download this page as a notebook: ")
-        _links(para, up, [(FRAMEWORKS[fw], f"{DOWNLOADS}/{record.files[fw]}")
-                          for fw in record.frameworks])
+        _links(
+            para,
+            up,
+            [(FRAMEWORKS[fw], f"{DOWNLOADS}/{record.files[fw]}") for fw in record.frameworks],
+        )
         para += nodes.Text(". Every chapter's notebooks in a zip: ")
-        _links(para, up, [(FRAMEWORKS[fw], f"{ZIPS}/{zip_name(self.app, fw)}")
-                          for fw in record.frameworks])
+        _links(
+            para,
+            up,
+            [(FRAMEWORKS[fw], f"{ZIPS}/{zip_name(self.app, fw)}") for fw in record.frameworks],
+        )
         para += nodes.Text(".")
         title.parent.insert(title.parent.index(title) + 1, para)
 
 
-def header_buttons(app: Sphinx, pagename: str, templatename: str, context: dict,
-                   doctree) -> None:
+def header_buttons(app: Sphinx, pagename: str, templatename: str, context: dict, doctree) -> None:
     """The theme's download button: this page's framework notebooks and the zips, no .md."""
-    group = next((button for button in context.get("header_buttons", [])
-                  if button.get("label") == "download-buttons"), None)
+    group = next(
+        (
+            button
+            for button in context.get("header_buttons", [])
+            if button.get("label") == "download-buttons"
+        ),
+        None,
+    )
     if group is None:
         return
     pathto = context["pathto"]
@@ -75,26 +86,33 @@ def header_buttons(app: Sphinx, pagename: str, templatename: str, context: dict,
     offered = []
     for framework in record.frameworks if record else ():
         label = FRAMEWORKS[framework]
-        offered.append({
-            "type": "link",
-            "url": pathto(f"{DOWNLOADS}/{record.files[framework]}", 1),
-            "text": f"{label} .ipynb",
-            "tooltip": f"Download this page as a {label} notebook, with its outputs",
-            "icon": "fas fa-code",
-            "label": f"download-{framework}-notebook-button",
-        })
+        offered.append(
+            {
+                "type": "link",
+                "url": pathto(f"{DOWNLOADS}/{record.files[framework]}", 1),
+                "text": f"{label} .ipynb",
+                "tooltip": f"Download this page as a {label} notebook, with its outputs",
+                "icon": "fas fa-code",
+                "label": f"download-{framework}-notebook-button",
+            }
+        )
     for framework in book_frameworks(app):
         label = FRAMEWORKS[framework]
-        offered.append({
-            "type": "link",
-            "url": pathto(f"{ZIPS}/{zip_name(app, framework)}", 1),
-            "text": f"All {label} .zip",
-            "tooltip": f"Download every chapter as a {label} notebook, in one zip",
-            "icon": "fas fa-file-archive",
-            "label": f"download-{framework}-zip-button",
-        })
-    kept = [button for button in group["buttons"] if button.get("label") not in (
-        "download-source-button", "download-notebook-button")]
+        offered.append(
+            {
+                "type": "link",
+                "url": pathto(f"{ZIPS}/{zip_name(app, framework)}", 1),
+                "text": f"All {label} .zip",
+                "tooltip": f"Download every chapter as a {label} notebook, in one zip",
+                "icon": "fas fa-file-archive",
+                "label": f"download-{framework}-zip-button",
+            }
+        )
+    kept = [
+        button
+        for button in group["buttons"]
+        if button.get("label") not in ("download-source-button", "download-notebook-button")
+    ]
     group["buttons"] = offered + kept
 
 

@@ -111,8 +111,9 @@ def write_if_changed(path: Path, text: str) -> bool:
     if path.is_file() and path.read_text(encoding="utf-8") == text:
         return False
     path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=path.parent, delete=False,
-                                     suffix=".tmp") as handle:
+    with tempfile.NamedTemporaryFile(
+        "w", encoding="utf-8", dir=path.parent, delete=False, suffix=".tmp"
+    ) as handle:
         handle.write(text)
     os.replace(handle.name, path)
     return True
@@ -140,12 +141,20 @@ def run(job: Job, settings: Settings) -> Outcome:
         try:
             client.execute(env=kernel_environment(settings.threads), stdout=log, stderr=log)
         except (CellExecutionError, CellTimeoutError) as error:
-            summary = (f"{error.ename}: {error.evalue}" if hasattr(error, "ename")
-                       else str(error).strip().splitlines()[-1])
+            summary = (
+                f"{error.ename}: {error.evalue}"
+                if hasattr(error, "ename")
+                else str(error).strip().splitlines()[-1]
+            )
             return Outcome(job, None, time.perf_counter() - start, f"{error}{where}", summary)
         except Exception as error:  # noqa: BLE001 - the kernel died or would not start
-            return Outcome(job, None, time.perf_counter() - start,
-                           f"{traceback.format_exc()}{where}", f"{type(error).__name__}: {error}")
+            return Outcome(
+                job,
+                None,
+                time.perf_counter() - start,
+                f"{traceback.format_exc()}{where}",
+                f"{type(error).__name__}: {error}",
+            )
     return Outcome(job, notebook, time.perf_counter() - start)
 
 
@@ -165,8 +174,12 @@ def run_all(
     if workers is None or workers < 1:
         workers = max(1, available_cores() // max(1, settings.threads))
     workers = min(workers, len(jobs))
-    ordered = sorted(jobs, key=lambda job: -sum(
-        len(cell.source) for cell in job.notebook.cells if cell.cell_type == "code"))
+    ordered = sorted(
+        jobs,
+        key=lambda job: -sum(
+            len(cell.source) for cell in job.notebook.cells if cell.cell_type == "code"
+        ),
+    )
     outcomes = []
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="notebook") as pool:
         futures = [pool.submit(run, job, settings) for job in ordered]

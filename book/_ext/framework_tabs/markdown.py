@@ -15,9 +15,16 @@ FENCE = re.compile(r"^(?P<fence>`{3,}|:{3,})\s*(?:\{(?P<name>[\w:-]+)\})?\s*(?P<
 EXPLICIT_TITLE = re.compile(r"^(?P<title>.*?)\s*<(?P<target>[^<>]+)>$", re.DOTALL)
 HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
 ADMONITIONS = {
-    "note": "Note", "tip": "Tip", "hint": "Hint", "important": "Important",
-    "warning": "Warning", "caution": "Caution", "attention": "Attention",
-    "danger": "Danger", "error": "Error", "seealso": "See also",
+    "note": "Note",
+    "tip": "Tip",
+    "hint": "Hint",
+    "important": "Important",
+    "warning": "Warning",
+    "caution": "Caution",
+    "attention": "Attention",
+    "danger": "Danger",
+    "error": "Error",
+    "seealso": "See also",
 }
 
 
@@ -92,8 +99,17 @@ def to_markdown(
         fence = FENCE.match(line)
         if fence and fence.group("name"):
             body, i = _directive_body(lines, i + 1, fence.group("fence"))
-            out.extend(_directive(fence.group("name"), fence.group("argument").strip(), body,
-                                  targets, link, directive, where).splitlines())
+            out.extend(
+                _directive(
+                    fence.group("name"),
+                    fence.group("argument").strip(),
+                    body,
+                    targets,
+                    link,
+                    directive,
+                    where,
+                ).splitlines()
+            )
             continue
         if fence and fence.group("fence").startswith("`"):
             plain_fence = fence.group("fence")
@@ -140,8 +156,9 @@ def _roles(line: str, targets: dict[str, Target], link: LinkMaker, where: str) -
     def replace(match: re.Match) -> str:
         role, content = match.group(1), match.group(2)
         explicit = EXPLICIT_TITLE.match(content)
-        title, target = (explicit.group("title"), explicit.group("target")) if explicit else (
-            None, content)
+        title, target = (
+            (explicit.group("title"), explicit.group("target")) if explicit else (None, content)
+        )
         if role == "ref":
             found = targets.get(target)
             if found is None:

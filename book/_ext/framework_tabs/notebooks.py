@@ -32,8 +32,11 @@ class FrameworkNotebook:
     positions: tuple[int | None, ...]  # per cell: its index in the page, None if added
 
     def code_cells(self) -> list[tuple[int | None, NotebookNode]]:
-        return [(pos, cell) for pos, cell in zip(self.positions, self.notebook.cells)
-                if cell.cell_type == "code"]
+        return [
+            (pos, cell)
+            for pos, cell in zip(self.positions, self.notebook.cells)
+            if cell.cell_type == "code"
+        ]
 
 
 def describe_cell(page: NotebookNode, index: int, source: str) -> str:
@@ -51,7 +54,8 @@ def cell_frameworks(page: NotebookNode, source: str) -> list[str | None]:
     """The framework of every cell of a page (None for text and untagged cells); checks tags."""
     return [
         cell_framework(tags_of(cell), describe_cell(page, i, source))
-        if cell.cell_type == "code" else None
+        if cell.cell_type == "code"
+        else None
         for i, cell in enumerate(page.cells)
     ]
 
@@ -123,8 +127,9 @@ def run_key(notebook: FrameworkNotebook, settings: Mapping) -> str:
         for _, cell in notebook.code_cells()
     ]
     kernel = notebook.notebook.metadata.get("kernelspec", {}).get("name")
-    text = json.dumps({"kernel": kernel, "cells": cells, "settings": dict(settings)},
-                      sort_keys=True)
+    text = json.dumps(
+        {"kernel": kernel, "cells": cells, "settings": dict(settings)}, sort_keys=True
+    )
     return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -189,8 +194,14 @@ def merge(page: NotebookNode, runs: Mapping[str | None, FrameworkNotebook]) -> N
     if source_map is not None:
         merged.metadata["source_map"] = lines
     # What the kernels said about their language tells MyST-NB how to highlight the code.
-    reported = next((run.notebook.metadata["language_info"] for run in runs.values()
-                     if "language_info" in run.notebook.metadata), None)
+    reported = next(
+        (
+            run.notebook.metadata["language_info"]
+            for run in runs.values()
+            if "language_info" in run.notebook.metadata
+        ),
+        None,
+    )
     if reported is not None:
         merged.metadata.setdefault("language_info", copy.deepcopy(reported))
     return merged
@@ -221,9 +232,12 @@ def _comparable(outputs: list) -> list:
     for output in outputs:
         output = {k: v for k, v in output.items() if k != "execution_count"}
         previous = joined[-1] if joined else None
-        if (output.get("output_type") == "stream" and previous is not None
-                and previous.get("output_type") == "stream"
-                and previous.get("name") == output.get("name")):
+        if (
+            output.get("output_type") == "stream"
+            and previous is not None
+            and previous.get("output_type") == "stream"
+            and previous.get("name") == output.get("name")
+        ):
             previous["text"] = previous["text"] + output["text"]
             continue
         joined.append(output)
@@ -278,8 +292,13 @@ def install_cell(
 ) -> NotebookNode:
     """The first cell of a downloaded notebook: what it is and the versions it ran with."""
     title = next(
-        (line.lstrip("#").strip() for cell in notebook.cells if cell.cell_type == "markdown"
-         for line in cell.source.splitlines() if line.startswith("# ")),
+        (
+            line.lstrip("#").strip()
+            for cell in notebook.cells
+            if cell.cell_type == "markdown"
+            for line in cell.source.splitlines()
+            if line.startswith("# ")
+        ),
         "this chapter",
     )
     label = FRAMEWORKS.get(framework or "", "")

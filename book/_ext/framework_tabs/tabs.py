@@ -26,8 +26,10 @@ def is_code_cell(node: nodes.Node) -> bool:
 
 def node_framework(node: nodes.Element, source: str) -> str | None:
     where = f"{source}, line {node.line}" if node.line else source
-    return cell_framework(list(node.get("cell_metadata", {}).get("tags", [])),
-                          f"{where}: code cell {node.get('cell_index', '?')}")
+    return cell_framework(
+        list(node.get("cell_metadata", {}).get("tags", [])),
+        f"{where}: code cell {node.get('cell_index', '?')}",
+    )
 
 
 def group(children: list[nodes.Node], framework_of) -> list[nodes.Node | list[tuple]]:
@@ -61,21 +63,24 @@ def tab_set(run: list[tuple[str, nodes.Element]]) -> tuple[nodes.container, list
         cells = [cell for owner, cell in run if owner == framework]
         if not cells:
             missing.append(framework)
-            cells = [nodes.paragraph(
-                "", f"This example has no {label} counterpart.", classes=["framework-missing"]
-            )]
+            cells = [
+                nodes.paragraph(
+                    "", f"This example has no {label} counterpart.", classes=["framework-missing"]
+                )
+            ]
         title = nodes.rubric(label, label, classes=["sd-tab-label"])
         title["sync_id"] = framework
         title["sync_group"] = SYNC_GROUP
         content = create_component("tab-content", classes=["sd-tab-content"], children=cells)
         item = create_component(
-            "tab-item", classes=["sd-tab-item", f"framework-{framework}"],
-            children=[title, content], selected=False,
+            "tab-item",
+            classes=["sd-tab-item", f"framework-{framework}"],
+            children=[title, content],
+            selected=False,
         )
         item.source, item.line = cells[0].source or first.source, cells[0].line or first.line
         items.append(item)
-    result = create_component("tab-set", classes=["sd-tab-set", "framework-tabs"],
-                              children=items)
+    result = create_component("tab-set", classes=["sd-tab-set", "framework-tabs"], children=items)
     result.source, result.line = first.source, first.line
     return result, missing
 
@@ -105,7 +110,9 @@ class GroupFrameworkCells(SphinxTransform):
                     LOGGER.warning(
                         f"this tab set has no {FRAMEWORKS[framework]} cell; add one that "
                         f"shows what {FRAMEWORKS[framework]} does instead",
-                        location=tabs, type="framework_tabs", subtype="missing",
+                        location=tabs,
+                        type="framework_tabs",
+                        subtype="missing",
                     )
                 children.append(tabs)
             parent.children = []

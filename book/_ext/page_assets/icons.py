@@ -17,7 +17,9 @@ from pathlib import Path
 import pydata_sphinx_theme
 from sphinx.application import Sphinx
 
-THEME_STATIC = Path(pydata_sphinx_theme.__file__).parent / "theme" / "pydata_sphinx_theme" / "static"
+THEME_STATIC = (
+    Path(pydata_sphinx_theme.__file__).parent / "theme" / "pydata_sphinx_theme" / "static"
+)
 STYLESHEET = "styles/pydata-sphinx-theme.css"
 WEBFONTS = "vendor/fontawesome/webfonts"
 TEMPLATES = Path(__file__).with_name("templates")

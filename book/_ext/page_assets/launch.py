@@ -23,8 +23,9 @@ GROUP = "launch-buttons"  # the theme's label of its launch drop-down
 def hub_url(hub: str, repository: str, branch: str, path: str) -> str:
     """An nbgitpuller link: pull `branch` of `repository` into the home folder, open `path`."""
     folder = repository.rstrip("/").rsplit("/", 1)[-1].removesuffix(".git")
-    query = urlencode({"repo": repository, "branch": branch,
-                       "urlpath": f"lab/tree/{folder}/{path}"}, safe="/")
+    query = urlencode(
+        {"repo": repository, "branch": branch, "urlpath": f"lab/tree/{folder}/{path}"}, safe="/"
+    )
     return f"{hub.rstrip('/')}/hub/user-redirect/git-pull?{query}"
 
 
@@ -36,17 +37,21 @@ def framework_buttons(app: Sphinx, pagename: str) -> list[dict]:
     files = build.pages(app.env).get(pagename)
     if not (hub and repository and branch and files and files.files):
         return []
-    return [{
-        "type": "link",
-        "text": f"JupyterHub: {FRAMEWORKS[framework]}",
-        "tooltip": f"Open this chapter's {FRAMEWORKS[framework]} notebook on JupyterHub",
-        "icon": "_static/images/logo_jupyterhub.svg",
-        "url": hub_url(hub, repository, branch, f"{build.DOWNLOADS}/{name}"),
-    } for framework, name in files.files.items()]
+    return [
+        {
+            "type": "link",
+            "text": f"JupyterHub: {FRAMEWORKS[framework]}",
+            "tooltip": f"Open this chapter's {FRAMEWORKS[framework]} notebook on JupyterHub",
+            "icon": "_static/images/logo_jupyterhub.svg",
+            "url": hub_url(hub, repository, branch, f"{build.DOWNLOADS}/{name}"),
+        }
+        for framework, name in files.files.items()
+    ]
 
 
-def replace_launch_buttons(app: Sphinx, pagename: str, templatename: str, context: dict,
-                           doctree) -> None:
+def replace_launch_buttons(
+    app: Sphinx, pagename: str, templatename: str, context: dict, doctree
+) -> None:
     buttons = context.get("header_buttons", [])
     group = next((b for b in buttons if b.get("label") == GROUP), None)
     if group is None:

@@ -31,8 +31,12 @@ TARGET = "mathjax"  # under _static
 COMPONENTS = ["core", "input/tex", "output/chtml", "a11y/assistive-mml"]
 # What else those components fetch: the CommonHTML font data and web fonts, and the TeX
 # extensions that \require or the autoloader asks for.
-EXTRA = ["startup.js", "output/chtml/fonts/tex.js", "output/chtml/fonts/woff-v2",
-         "input/tex/extensions"]
+EXTRA = [
+    "startup.js",
+    "output/chtml/fonts/tex.js",
+    "output/chtml/fonts/woff-v2",
+    "input/tex/extensions",
+]
 
 
 def source_dir(app: Sphinx) -> Path:
@@ -64,8 +68,11 @@ def files(source: Path) -> list[Path]:
     found = [Path(f"{name}.js") for name in COMPONENTS]
     for name in EXTRA:
         path = source / name
-        found += ([p.relative_to(source) for p in sorted(path.rglob("*")) if p.is_file()]
-                  if path.is_dir() else [Path(name)])
+        found += (
+            [p.relative_to(source) for p in sorted(path.rglob("*")) if p.is_file()]
+            if path.is_dir()
+            else [Path(name)]
+        )
     return found
 
 
@@ -89,7 +96,8 @@ def copy(app: Sphinx, exception: Exception | None) -> None:
 
 def has_math(doctree: nodes.document | None) -> bool:
     return doctree is not None and any(
-        True for _ in doctree.findall(lambda n: isinstance(n, (nodes.math, nodes.math_block))))
+        True for _ in doctree.findall(lambda n: isinstance(n, (nodes.math, nodes.math_block)))
+    )
 
 
 def is_mathjax(script) -> bool:
@@ -99,8 +107,9 @@ def is_mathjax(script) -> bool:
     return filename.endswith(f"{TARGET}/startup.js") or body.startswith("window.MathJax")
 
 
-def drop_where_unused(app: Sphinx, pagename: str, templatename: str, context: dict,
-                      doctree) -> None:
+def drop_where_unused(
+    app: Sphinx, pagename: str, templatename: str, context: dict, doctree
+) -> None:
     if "script_files" in context and not has_math(doctree):
         context["script_files"] = [s for s in context["script_files"] if not is_mathjax(s)]
 

@@ -21,8 +21,9 @@ def switch_off(app: Sphinx) -> list[str]:
             if getattr(listener.handler, "__module__", "") == MODULE:
                 app.disconnect(listener.id)
                 removed.append(f"{event}: {listener.handler.__name__}")
-    app.registry.css_files = [(name, attrs) for name, attrs in app.registry.css_files
-                              if name != "sphinx-thebe.css"]
+    app.registry.css_files = [
+        (name, attrs) for name, attrs in app.registry.css_files if name != "sphinx-thebe.css"
+    ]
     return removed
 
 

@@ -32,17 +32,19 @@ $(BOOK_BUILT): $(STAMP) $(BOOK_INPUTS) $(BOOK_THREADS)
 $(BOOK_THREADS):
 	@mkdir -p _build && rm -f _build/.threads-* && touch $@
 
-# Lint first (seconds), then every test; the slowest fifteen are listed at the end.
+# Lint and the format check first (seconds), then every test; the slowest fifteen are listed at the end.
 # Only the tests need the Debian packages (Chromium for the browser tests): grading and the
 # book never install any.
 test: $(STAMP) | system-deps
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest --durations=15
 
 # The fast lane: no book build, no graded kernels (about a minute).
 .PHONY: test-fast
 test-fast: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest -m "not slow and not determinism" --durations=10
 
 # Clean clones of the book built with 1 and 2 math threads, every fact checked in both

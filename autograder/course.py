@@ -18,13 +18,14 @@ DEFAULT_COURSE = Path(__file__).resolve().parent.parent / "exercises"
 
 
 def _tools_on_path() -> None:
-    """Put this interpreter's scripts on PATH: nbgrader runs ``alembic`` to create a gradebook."""
+    """Put this interpreter's scripts on PATH: nbgrader runs ``alembic`` to create a gradebook.
+
+    Called by ``Course.coursedir``, through which every use of nbgrader's gradebook goes;
+    importing this module changes nothing.
+    """
     scripts = os.path.dirname(sys.executable)
     if scripts not in os.environ.get("PATH", "").split(os.pathsep):
         os.environ["PATH"] = os.pathsep.join(filter(None, [scripts, os.environ.get("PATH")]))
-
-
-_tools_on_path()
 
 
 class CourseError(Exception):
@@ -76,6 +77,7 @@ class Course:
         """nbgrader's view of this course, rooted here whatever the config says."""
         from nbgrader.coursedir import CourseDirectory
 
+        _tools_on_path()  # nbgrader's gradebook, behind it, may need alembic
         return CourseDirectory(config=self.config, root=str(self.root), log=quiet_log())
 
     @property

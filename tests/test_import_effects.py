@@ -1,6 +1,7 @@
-"""pmcheck.lazy: our commands import nbformat without jsonschema's IRI grammar, and lose nothing.
+"""What importing our packages does, and does not: each case in a fresh interpreter.
 
-Each case runs in a fresh interpreter: what is imported, and when, is the point.
+pmcheck.lazy: our commands import nbformat without jsonschema's IRI grammar, and lose
+nothing. autograder.course: importing it leaves PATH alone.
 """
 
 from __future__ import annotations
@@ -74,3 +75,17 @@ def test_it_is_what_makes_nbformat_fast(deferred):
         "from pmcheck.lazy import defer_iri_grammar; defer_iri_grammar()\n" if deferred else ""
     ) + "import nbformat, sys; print('lark' in sys.modules)"
     assert run(code).strip() == str(not deferred)
+
+
+def test_importing_the_grader_leaves_path_alone():
+    """Only nbgrader's view of a course (Course.coursedir) puts the venv's scripts on PATH."""
+    out = run("""
+        import os, sys
+        os.environ["PATH"] = "/usr/bin:/bin"
+        import autograder.cli, autograder.course, autograder.grade
+        print(os.environ["PATH"])
+        from autograder.course import DEFAULT_COURSE, Course
+        Course.open(DEFAULT_COURSE).coursedir()
+        print(os.environ["PATH"].split(os.pathsep)[0] == os.path.dirname(sys.executable))
+        """)
+    assert out.split("\n")[:2] == ["/usr/bin:/bin", "True"]

@@ -502,7 +502,35 @@ def _write(path: str, data: bytes, mode: int = 0o644) -> None:
         handle.write(data)
 
 
+#: Where the scratch tmpfs shows in the new root (see ``_make_scratch``).
+SCRATCH_FOLDERS = ("/tmp", "/dev/shm", "/run", HOME)
+
+
+def _cover(path: str) -> str | None:
+    """The folder right below a scratch folder that holds host path ``path``, if any.
+
+    ``/tmp/ci`` for a checkout at ``/tmp/ci/repo``: its venv and packages are bound there,
+    and ``/tmp/ci`` gets a read-only tmpfs of its own, so that the folders leading to them
+    are not part of the kernel's writable scratch.
+    """
+    for top in SCRATCH_FOLDERS:
+        if path != top and _within(path, top):
+            return os.path.join(top, os.path.relpath(path, top).split(os.sep)[0])
+    return None
+
+
 def _bind_host_paths(plan: Plan) -> None:
+    wanted = [*plan.binds, *(where for where, _ in plan.links)]
+    covers = sorted({c for c in map(_cover, wanted) if c is not None} - set(plan.binds))
+    for cover in covers:
+        _mkdirs(_in_tree(cover))
+        mount(
+            "sandbox-shown",
+            _in_tree(cover),
+            "tmpfs",
+            MS_NOSUID | MS_NODEV,
+            "size=64k,nr_inodes=1024,mode=0755",
+        )
     for source in plan.binds:
         target = _in_tree(source)
         if os.path.isdir(source):
@@ -515,6 +543,8 @@ def _bind_host_paths(plan: Plan) -> None:
         _mkdirs(os.path.dirname(_in_tree(where)))
         if not os.path.lexists(_in_tree(where)):
             os.symlink(target, _in_tree(where))
+    for cover in covers:
+        remount_read_only(_in_tree(cover))
 
 
 def _write_etc() -> None:

@@ -457,6 +457,20 @@ exec setpriv --reuid 65534 --regid 65534 --clear-groups "$@"
 """
 
 
+def _closed_to_others() -> str | None:
+    """A folder on the way to the checkout or its Python that uid 65534 may not enter.
+
+    /root is the exception: AS_NOBODY puts a traversable tmpfs there.
+    """
+    for path in (REPO, Path(sys.prefix), Path(sys.base_prefix)):
+        for folder in [path.resolve(), *path.resolve().parents]:
+            if folder == Path("/root") or Path("/root") in folder.parents:
+                continue
+            if not folder.stat().st_mode & 0o001:
+                return str(folder)
+    return None
+
+
 def _grader_command(variant: str, job_file: Path) -> list[str]:
     command = [sys.executable, __file__, str(job_file)]
     if variant == "root":
@@ -468,6 +482,12 @@ def _grader_command(variant: str, job_file: Path) -> list[str]:
     missing = [tool for tool in ("unshare", "setpriv", "mount") if shutil.which(tool) is None]
     if missing:
         pytest.skip(f"cannot become an ordinary user here: no {', '.join(missing)}")
+    closed = _closed_to_others()
+    if closed:
+        pytest.skip(
+            f"an ordinary user cannot reach this checkout: {closed} is closed to others "
+            "(e.g. made by mktemp -d, mode 700); clone it below a folder others may enter"
+        )
     return ["unshare", "--mount", "--propagation", "private", "sh", "-c", AS_NOBODY, "sh", *command]
 
 

@@ -502,8 +502,14 @@ def _write(path: str, data: bytes, mode: int = 0o644) -> None:
         handle.write(data)
 
 
-#: Where the scratch tmpfs shows in the new root (see ``_make_scratch``).
-SCRATCH_FOLDERS = ("/tmp", "/dev/shm", "/run", HOME)
+#: The parts of the one scratch tmpfs (``_make_scratch``): where each shows, and its mode.
+SCRATCH_PARTS = {
+    "tmp": ("/tmp", 0o1777),
+    "shm": ("/dev/shm", 0o1777),
+    "run": ("/run", 0o755),
+    "home": (HOME, 0o755),
+}
+SCRATCH_FOLDERS = tuple(folder for folder, _ in SCRATCH_PARTS.values())
 
 
 def _cover(path: str) -> str | None:
@@ -590,12 +596,7 @@ def _make_scratch(scratch_bytes: int, owner: tuple[int, int] | None) -> None:
         options += f",uid={owner[0]},gid={owner[1]}"
     _mkdirs("root/.scratch")
     mount("sandbox-scratch", "root/.scratch", "tmpfs", MS_NOSUID | MS_NODEV, options)
-    parts = {
-        "tmp": ("root/tmp", 0o1777),
-        "shm": ("root/dev/shm", 0o1777),
-        "run": ("root/run", 0o755),
-        "home": ("root/home/learner", 0o755),
-    }
+    parts = {part: (_in_tree(folder), mode) for part, (folder, mode) in SCRATCH_PARTS.items()}
     for part, (target, mode) in parts.items():
         os.mkdir(f"root/.scratch/{part}")
         os.chmod(f"root/.scratch/{part}", mode)  # the umask would drop the sticky bit

@@ -272,15 +272,7 @@ def questions_table(course_root: Path) -> dict:
                         )
                     except TestCellError as error:
                         raise CourseError(str(error)) from None
-                    question["calls"] = [
-                        {
-                            "check": c.function,
-                            "answer": c.answer,
-                            "framework": c.framework,
-                            "kwargs": c.kwargs,
-                        }
-                        for c in calls
-                    ]
+                    question["calls"] = [c.as_json() for c in calls]
                     question["source"] = public
                 questions.append(question)
             notebooks[name] = {

@@ -98,9 +98,9 @@ class CpuMeter:
             ("/sys/fs/cgroup", "cpu.stat", 1e-6),
         ):
             group = Path(root) / name
+            if not (Path(root) / usage).exists():  # not this cgroup version here
+                continue
             try:
-                if not (Path(root) / usage).exists() and usage == "cpuacct.usage":
-                    continue
                 group.mkdir(exist_ok=True)
                 (group / "cgroup.procs").write_text(str(os.getpid()))
             except OSError:

@@ -69,7 +69,7 @@ def test_after_jsonschema_it_changes_nothing():
 
 
 @pytest.mark.parametrize("deferred", [True, False])
-def test_it_is_what_makes_nbformat_fast(deferred):
+def test_the_grammar_is_built_exactly_when_not_deferred(deferred):
     """The grammar (Lark) is imported exactly when the stand-in is not in place."""
     code = (
         "from pmcheck.lazy import defer_iri_grammar; defer_iri_grammar()\n" if deferred else ""

@@ -42,6 +42,15 @@ class CheckCall:
         question, variant = lookup(self.function)
         return question.specs(variant, self.framework, **self.kwargs)
 
+    def as_json(self) -> dict[str, Any]:
+        """The call as the table of public tests holds it (``exercises.json``), for ``check``."""
+        return {
+            "check": self.function,
+            "answer": self.answer,
+            "framework": self.framework,
+            "kwargs": self.kwargs,
+        }
+
 
 def parse_checks(source: str, where: str) -> list[CheckCall]:
     """The check calls of a test cell's source; a one-line TestCellError for anything else."""

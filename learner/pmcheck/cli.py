@@ -175,15 +175,7 @@ def _own_questions(nb, path: Path) -> tuple[list[dict[str, Any]], dict[str, str]
                 )
             except TestCellError as error:
                 raise Problem(str(error)) from None
-            question["calls"] = [
-                {
-                    "check": c.function,
-                    "answer": c.answer,
-                    "framework": c.framework,
-                    "kwargs": c.kwargs,
-                }
-                for c in calls
-            ]
+            question["calls"] = [c.as_json() for c in calls]
         questions.append(question)
     if not questions:
         raise Problem(f"{path.name} has no questions to check (is it an exercise notebook?)")

@@ -240,20 +240,12 @@ def before_read(app: Sphinx, env: BuildEnvironment, docnames: list[str]) -> None
         STATE.plans[docname] = page_plan
         if not _executes(app, docname):
             continue
-        for framework, notebook in page_plan.notebooks.items():
+        for framework in page_plan.notebooks:
             key = page_plan.keys[framework]
             if key in owners or (not force and cache.path(key).is_file()):
                 continue
             owners[key] = docname
-            jobs.append(
-                Job(
-                    key,
-                    notebook.notebook,
-                    Path(env.doc2path(docname)).parent,
-                    page_plan.label(framework),
-                    kernel_log(app, docname, framework),
-                )
-            )
+            jobs.append(_job(app, docname, page_plan, framework))
     if not jobs:
         return
     run_settings = settings(app)
@@ -269,6 +261,17 @@ def before_read(app: Sphinx, env: BuildEnvironment, docnames: list[str]) -> None
         _report(app, outcome, owners[outcome.job.key])
 
     execute.run_all(jobs, run_settings, workers, done)
+
+
+def _job(app, docname: str, page_plan, framework: str) -> Job:
+    """The run of ``docname``'s notebook for ``framework``, in the page's own folder."""
+    return Job(
+        page_plan.keys[framework],
+        page_plan.notebooks[framework].notebook,
+        Path(app.env.doc2path(docname)).parent,
+        page_plan.label(framework),
+        kernel_log(app, docname, framework),
+    )
 
 
 def read_notebook(text: str) -> NotebookNode:
@@ -295,16 +298,7 @@ def read_notebook(text: str) -> NotebookNode:
         executed = cache.get(key) if _executes(app, docname) else None
         if executed is None and _executes(app, docname):
             # Not run before reading (a page changed by another extension): run it now.
-            outcome = execute.run(
-                Job(
-                    key,
-                    notebook.notebook,
-                    Path(env.doc2path(docname)).parent,
-                    page_plan.label(framework),
-                    kernel_log(app, docname, framework),
-                ),
-                settings(app),
-            )
+            outcome = execute.run(_job(app, docname, page_plan, framework), settings(app))
             _report(app, outcome, docname)
             if outcome.notebook is not None and not outcome.error:
                 cache.put(key, outcome.notebook)

@@ -98,6 +98,34 @@ def check(args: argparse.Namespace) -> int:
     return pmcheck_main([str(args.notebook)])
 
 
+def factory(args: argparse.Namespace) -> int:
+    from . import service
+
+    try:
+        if args.action == "start":
+            found = service.start(idle=args.idle_minutes * 60)
+        elif args.action == "stop":
+            stopped = service.stop()
+            print(f"stopped {len(stopped)} kernel service factories" if stopped else "none ran")
+            return 0
+        else:
+            found = service.running()
+    except service.ServiceError as error:
+        print(f"autograder: error: {error}", file=sys.stderr)
+        return 1
+    if not found:
+        print("no kernel service runs: each grade starts factories of its own")
+    for entry in found:
+        state = (
+            "stale socket (its factory died)"
+            if entry.pid is None
+            else f"pid {entry.pid}, {'serves' if entry.current else 'unused: older code of'} "
+            "this checkout"
+        )
+        print(f"{entry.frameworks:<12} {state}  {entry.path}")
+    return 0
+
+
 # -- the parser --------------------------------------------------------------------------
 def _positive_int(text: str) -> int:
     value = int(text)
@@ -129,7 +157,7 @@ def parser() -> argparse.ArgumentParser:
     def verb(name: str, func, summary: str, description: str) -> argparse.ArgumentParser:
         sub = verbs.add_parser(name, help=summary, description=description)
         sub.set_defaults(func=func)
-        if func is not check:
+        if func not in (check, factory):
             sub.add_argument(
                 "--course",
                 type=Path,
@@ -259,13 +287,32 @@ def parser() -> argparse.ArgumentParser:
         "with its public tests and say, question by question, what passed.",
     )
     sub.add_argument("notebook", type=Path, metavar="NOTEBOOK")
+
+    sub = verb(
+        "factory",
+        factory,
+        "start, stop or show the kernel service (warm factories that outlive a run)",
+        "start: one warm kernel factory per framework, in the background, for every later "
+        "grade of this user and this code, so that none of them imports a framework; "
+        "each kernel is still a fresh fork in its own sandbox. stop: end them (and any "
+        "kernel they run). status: what runs. The sockets are in AUTOGRADER_RUNTIME_DIR, "
+        "else /tmp/autograder-UID (mode 700).",
+    )
+    sub.add_argument("action", choices=("start", "stop", "status"))
+    sub.add_argument(
+        "--idle-minutes",
+        type=_positive_float,
+        default=60,
+        metavar="M",
+        help="start: exit after this long with no grade connected (default: 60)",
+    )
     return top
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
-        if args.func is not check:
+        if args.func not in (check, factory):
             args.course = find_course(args.course)
             for name in getattr(args, "names", None) or [getattr(args, "name", None)]:
                 if name is not None:

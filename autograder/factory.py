@@ -18,6 +18,14 @@ JSON message per packet:
 * factory -> grader, when a child exits: ``{"exited": P, "status": wait status}``.
 
 The factory exits when the grader closes its end, and its children die with it.
+
+With ``--listen PATH`` it is the kernel service (``autograder factory start``, see
+``service.py``): it outlives the grading run that started it, and every later ``grade`` of
+the same user and the same code connects to PATH instead of importing the frameworks
+again. Each connection is one such conversation, opened by the ready message; the
+kernels a connection asked for die when it closes. Nothing else is shared: each kernel is
+still a fresh fork of the untouched factory. It answers only peers of its own uid, in a
+folder only that uid may enter, and exits after ``--idle`` seconds with no connection.
 """
 
 from __future__ import annotations
@@ -29,7 +37,9 @@ import os
 import select
 import signal
 import socket
+import struct
 import sys
+import time
 
 #: Modules every warm kernel finds imported; the frameworks are asked for by name.
 BASE_MODULES = (
@@ -94,47 +104,131 @@ def send(sock: socket.socket, message: dict, fds: list[int] | None = None) -> No
         sock.send(data)
 
 
-def serve(sock: socket.socket) -> None:
-    """Answer the grader's jobs until it closes its end."""
-    children: set[int] = set()
+class _Conversation:
+    """One grader's connection: the jobs it asked for, and the children they became."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self.children: set[int] = set()
+
+
+def serve(
+    sock: socket.socket | None,
+    listener: socket.socket | None = None,
+    idle: float | None = None,
+) -> None:
+    """Answer the graders' jobs: ``sock``'s until it closes, or each connection to ``listener``.
+
+    A listening factory (the kernel service, ``autograder factory start``) talks to any
+    number of graders of its own user, one after the other or at once; it exits after
+    ``idle`` seconds without a connection or a child, or when asked to ``stop``. A
+    conversation that ends takes its children with it.
+    """
+    talks: dict[int, _Conversation] = {}
+    if sock is not None:
+        talks[sock.fileno()] = _Conversation(sock)
+    owners: dict[int, _Conversation] = {}  #: child pid -> the conversation that asked for it
     # A child's exit must be reported at once: the grader waits for it after each notebook.
     wake_read, wake_write = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
     signal.set_wakeup_fd(wake_write)
     signal.signal(signal.SIGCHLD, lambda *_: None)
+    quiet_since = time.monotonic()
     while True:
-        _reap(sock, children)
-        ready, _, _ = select.select([sock, wake_read], [], [], 5.0)
-        if wake_read in ready:
-            while True:
-                try:
-                    if not os.read(wake_read, 512):
-                        break
-                except BlockingIOError:
-                    break
-        if sock not in ready:
-            continue
-        try:
-            data, fds, _, _ = socket.recv_fds(sock, MAX_MESSAGE, 4)
-        except InterruptedError:
-            continue
-        if not data:
+        _reap(owners)
+        if talks or owners:
+            quiet_since = time.monotonic()
+        elif listener is None or (idle is not None and time.monotonic() - quiet_since > idle):
             break
+        waiting = [wake_read, *(talk.sock for talk in talks.values())]
+        if listener is not None:
+            waiting.append(listener)
+        ready, _, _ = select.select(waiting, [], [], min(5.0, idle or 5.0))
+        if wake_read in ready:
+            _drain(wake_read)
+        if listener is not None and listener in ready:
+            talk = _accept(listener)
+            if talk is not None:
+                talks[talk.sock.fileno()] = talk
+        for talk in [t for t in talks.values() if t.sock in ready]:
+            try:
+                data, fds, _, _ = socket.recv_fds(talk.sock, MAX_MESSAGE, 4)
+            except InterruptedError:
+                continue
+            except OSError:
+                data, fds = b"", []
+            if not data:
+                del talks[talk.sock.fileno()]
+                _end(talk, owners)
+                continue
+            if _answer(talk, data, fds, owners) == "stop":
+                for other in talks.values():
+                    _end(other, owners)
+                return
+    for talk in talks.values():
+        _end(talk, owners)
+
+
+def _drain(fd: int) -> None:
+    while True:
         try:
-            job = json.loads(data)
-            pid = _fork_child(sock, job["argv"], fds)
-        except Exception as error:  # noqa: BLE001 -- a bad job is that job's error only
-            send(sock, {"job": _job_id(data), "error": f"{type(error).__name__}: {error}"})
-        else:
-            children.add(pid)
-            send(sock, {"job": job["job"], "pid": pid})
-        finally:
-            for fd in fds:
-                os.close(fd)
-    for pid in children:
+            if not os.read(fd, 512):
+                return
+        except BlockingIOError:
+            return
+
+
+def _accept(listener: socket.socket) -> _Conversation | None:
+    """A new grader's connection, if it runs as our user; it is told we are ready."""
+    try:
+        conn, _ = listener.accept()
+    except OSError:
+        return None
+    _, uid, _ = struct.unpack("3i", conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12))
+    if uid != os.getuid():  # the folder is ours alone; this is the second lock
+        conn.close()
+        return None
+    try:
+        send(conn, {"ready": True, "pid": os.getpid()})
+    except OSError:
+        conn.close()
+        return None
+    return _Conversation(conn)
+
+
+def _answer(talk: _Conversation, data: bytes, fds: list[int], owners: dict) -> str | None:
+    try:
+        job = json.loads(data)
+        if isinstance(job, dict) and job.get("stop"):
+            return "stop"
+        pid = _fork_child(job["argv"], fds)
+    except Exception as error:  # noqa: BLE001 -- a bad job is that job's error only
+        _say(talk, {"job": _job_id(data), "error": f"{type(error).__name__}: {error}"})
+    else:
+        talk.children.add(pid)
+        owners[pid] = talk
+        _say(talk, {"job": job["job"], "pid": pid})
+    finally:
+        for fd in fds:
+            os.close(fd)
+    return None
+
+
+def _say(talk: _Conversation, message: dict) -> None:
+    try:
+        send(talk.sock, message)
+    except OSError:  # the grader is gone; its end of the socket tells the loop
+        pass
+
+
+def _end(talk: _Conversation, owners: dict) -> None:
+    """A grader is done or gone: so are the kernels it asked for."""
+    talk.sock.close()
+    for pid in talk.children:
         try:
             os.kill(pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
+    talk.children.clear()
 
 
 def _job_id(data: bytes) -> int | None:
@@ -144,7 +238,7 @@ def _job_id(data: bytes) -> int | None:
         return None
 
 
-def _fork_child(sock: socket.socket, argv: list[str], fds: list[int]) -> int:
+def _fork_child(argv: list[str], fds: list[int]) -> int:
     if not (isinstance(argv, list) and all(isinstance(arg, str) for arg in argv)):
         raise ValueError("argv must be a list of strings")
     if len(fds) != 1:
@@ -157,9 +251,9 @@ def _fork_child(sock: socket.socket, argv: list[str], fds: list[int]) -> int:
     try:
         signal.set_wakeup_fd(-1)
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
         kept = os.dup2(channel, 3) if channel != 3 else 3
-        os.closerange(4, 1 << 16)
-        del sock
+        os.closerange(4, 1 << 16)  # every grader's socket, and the listening one
         argv = _with_channel(argv, kept)
         from autograder import sandbox
 
@@ -180,19 +274,18 @@ def sandbox_failed() -> int:
     return SANDBOX_FAILED
 
 
-def _reap(sock: socket.socket, children: set[int]) -> None:
-    while children:
+def _reap(owners: dict[int, _Conversation]) -> None:
+    while owners:
         try:
             pid, status = os.waitpid(-1, os.WNOHANG)
         except ChildProcessError:
             return
         if pid == 0:
             return
-        children.discard(pid)
-        try:
-            send(sock, {"exited": pid, "status": status})
-        except OSError:
-            return
+        talk = owners.pop(pid, None)
+        if talk is not None and pid in talk.children:
+            talk.children.discard(pid)
+            _say(talk, {"exited": pid, "status": status})
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -201,12 +294,21 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--socket-fd", type=int, required=True)
     parser.add_argument("--frameworks", default="pytorch,mxnet,mindspore")
+    parser.add_argument(
+        "--listen", help="serve every grader of this user at this unix socket (the service)"
+    )
+    parser.add_argument("--idle", type=float, help="with --listen: seconds idle before exiting")
     args = parser.parse_args(argv)
     sock = socket.socket(fileno=args.socket_fd)
+    listener = None
     try:
-        from autograder.sandbox import PR_SET_PDEATHSIG, prctl
+        if args.listen:
+            # bound first: a second service for the same socket stops here, at once
+            listener = _listen(args.listen)
+        else:
+            from autograder.sandbox import PR_SET_PDEATHSIG, prctl
 
-        prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # and so, in turn, every child
+            prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # and so, in turn, every child
         preload([name for name in args.frameworks.split(",") if name])
         if threads() != 1:
             # fork copies only the calling thread; others may hold locks the child needs
@@ -217,9 +319,39 @@ def main(argv: list[str] | None = None) -> None:
         gc.freeze()  # the children's garbage collections leave the factory's pages shared
     except Exception as error:  # noqa: BLE001 -- the grader falls back to cold kernels
         send(sock, {"error": f"{type(error).__name__}: {error}"})
+        if listener is not None:
+            _unlisten(listener, args.listen)
         sys.exit(1)
     send(sock, {"ready": True, "pid": os.getpid()})
-    serve(sock)
+    if listener is None:
+        serve(sock)
+        return
+    sock.close()  # the one who started the service has its answer
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    try:
+        serve(None, listener[0], args.idle)
+    finally:
+        _unlisten(listener, args.listen)
+
+
+def _listen(path: str) -> tuple[socket.socket, int]:
+    """The service's socket, and the inode of its file (to remove that file only)."""
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    listener.bind(path)  # EADDRINUSE while the file is there: its owner cleans it first
+    os.chmod(path, 0o600)
+    listener.listen(16)
+    return listener, os.stat(path).st_ino
+
+
+def _unlisten(listener: tuple[socket.socket, int], path: str) -> None:
+    """Remove the socket file, unless another service has bound that path since."""
+    sock, inode = listener
+    try:
+        if os.stat(path).st_ino == inode:
+            os.unlink(path)
+    except OSError:
+        pass
+    sock.close()
 
 
 if __name__ == "__main__":

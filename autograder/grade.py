@@ -39,6 +39,7 @@ from nbformat import NotebookNode
 
 from pmcheck import FRAMEWORK_MODULES
 
+from . import service
 from .course import FRAMEWORKS, Course, CourseError, counted, quiet_log
 from .execute import Execution, run_notebook
 from .judging import TestCell, Verdict, plan_probes, read_test_cells
@@ -184,11 +185,15 @@ def grade_assignment(
                 "work, or pass --no-sandbox for submissions you trust"
             )
         sandbox = True
+    # factories start (at once, importing while the grader gets ready) only for the
+    # notebooks someone being graded handed in: a framework nobody chose costs nothing
+    graded = set(everyone)
     needs = {
         notebook: tuple(
             frameworks_imported([read_notebook(course.source / assignment / f"{notebook}.ipynb")])
         )
         for assignment in assignments
+        if graded & set(course.students(assignment))
         for notebook in course.notebooks(assignment)
     }
     # with a scheduler the factories are the workers': none starts here
@@ -403,9 +408,13 @@ class _Kernels:
         return any(factory is not None for factory in self.factories.values())
 
     def _spawn_factory(self, key: tuple[str, ...]) -> None:
-        self.starts += 1
-        log = Path(self.folder) / f"factory-{self.starts}.log"
-        self.factories[key] = KernelFactory.spawn(list(key), log)
+        """The kernel service's factory for ``key`` if one runs, else a factory of our own."""
+        factory = service.connect(key)
+        if factory is None:
+            self.starts += 1
+            log = Path(self.folder) / f"factory-{self.starts}.log"
+            factory = KernelFactory.spawn(list(key), log)
+        self.factories[key] = factory
         self._waiting.add(key)
 
     def prepare(self, key: tuple[str, ...]) -> None:

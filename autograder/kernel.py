@@ -241,9 +241,11 @@ class KernelFactory:
     ``launch`` asks it for a sandboxed kernel and returns a Popen-like handle on the
     launcher it forked; the factory reports each launcher's exit, which the handles read
     from the same socket (``pump``). Everything runs in the grader's event-loop thread.
+    ``process`` is None for a connection to the kernel service (``service.connect``),
+    which is no child of ours.
     """
 
-    def __init__(self, process: subprocess.Popen, sock: socket.socket) -> None:
+    def __init__(self, process: subprocess.Popen | None, sock: socket.socket) -> None:
         self.process = process
         self.sock = sock
         self.alive = True
@@ -277,14 +279,9 @@ class KernelFactory:
             "--frameworks",
             ",".join(frameworks),
         ]
-        env = dict(
-            _launcher_env(),
-            OMP_NUM_THREADS="1",
-            MKL_NUM_THREADS="1",
-            OPENBLAS_NUM_THREADS="1",
-            MXNET_ENGINE_TYPE="NaiveEngine",
-            MPLBACKEND="Agg",
-        )
+        from .service import factory_env
+
+        env = factory_env()
         with open(log, "ab") as out:
             process = subprocess.Popen(
                 argv,
@@ -342,9 +339,16 @@ class KernelFactory:
         self._children[child.pid] = child
         return child
 
+    @property
+    def service(self) -> bool:
+        """Whether this is the kernel service, shared with other runs, not our own factory."""
+        return self.process is None
+
     def gone(self) -> bool:
         """Whether the factory has died (or been closed)."""
-        if self.alive and self.process.poll() is not None:
+        if self.alive and self.process is None:
+            self.pump(0)  # the service's end of the socket closes when it dies
+        elif self.alive and self.process.poll() is not None:
             self._lose()
         return not self.alive
 
@@ -368,8 +372,13 @@ class KernelFactory:
         ready, _, _ = select.select([self.sock], [], [], timeout)
         if not ready:
             raise TimeoutError(f"no word from it in {timeout:g} s")
-        data = self.sock.recv(1 << 16)
+        try:
+            data = self.sock.recv(1 << 16)
+        except OSError:
+            data = b""
         if not data:
+            if self.process is None:
+                raise FactoryLost("the kernel service closed the connection")
             raise FactoryLost(f"it exited with status {self.process.wait()}")
         return json.loads(data)
 
@@ -398,16 +407,16 @@ class KernelFactory:
         self._children.clear()
 
     def close(self) -> None:
-        """Stop the factory (its running kernels die with it)."""
+        """Stop the factory (its running kernels die with it); or leave the service."""
         self.alive = False
+        self.sock.close()
+        if self.process is None:
+            return
         try:
-            self.sock.close()
-        finally:
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
 
 
 class FactoryProcess:

@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/bench_grade.py [--exercise tying] [--batch 60]
                                                [--workers N] [--no-nbgrader] [--cold]
-                                               [--cluster N] [--postgres]
+                                               [--no-service] [--cluster N] [--postgres]
 
 Works on throw-away copies of exercises/ and hands in the reference solutions, the
 frameworks in turn (20 each for a batch of 60; each framework's notebook is an nbgrader
@@ -10,7 +10,12 @@ assignment of its own, which stock nbgrader grades one after the other), so ever
 runs every cell. Prints
 each grader's wall time and the ratio; for ``grade`` also the per-notebook latency (p50,
 p95) and the peak memory of the whole grading process tree, counted as PSS (shared pages
-once). ``--cold`` also times ``grade`` without the warm kernel factory. ``--cluster N``
+once, sampled twice a second: reading it costs the kernel time). Two rows for ``grade``:
+with the factories it starts itself (their imports inside the timed run), and with the
+kernel service (``autograder factory start``, started here before the clock starts and
+stopped after; ``--no-service`` leaves that row out). The service of this run lives in a
+folder of its own: one the user may be running is never used. ``--cold`` also times
+``grade`` without the warm kernel factory. ``--cluster N``
 also times ``grade --scheduler`` on a Dask ``LocalCluster`` of N worker processes started
 here, twice: first as the workers start their kernel factories, then again with them warm
 (the time of starting the cluster itself is left out). ``--postgres`` also times ``grade``
@@ -63,7 +68,7 @@ def make_course(
 class PeakMemory:
     """Samples the PSS of this process and all its descendants; ``peak`` in bytes."""
 
-    def __init__(self, interval: float = 0.1) -> None:
+    def __init__(self, interval: float = 0.5) -> None:
         self.interval, self.peak = interval, 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -204,6 +209,22 @@ def ours(
     return elapsed, results, memory.peak, cpu
 
 
+def with_service(tmp: Path, args: argparse.Namespace) -> tuple:
+    """``grade`` with the kernel service warm; starting it is timed apart, not counted."""
+    from autograder import service
+
+    course, _ = make_course(tmp / "service-course", args.exercise, args.batch)
+    start = time.perf_counter()
+    service.start()  # a child of this process: its kernels count in CPU and memory
+    print(f"  (the kernel service took {time.perf_counter() - start:.1f} s to start)")
+    try:
+        elapsed, results, peak, cpu = ours(course, args.exercise, args.workers, True)
+    finally:
+        service.stop()
+    latencies = [s for r in results for s in r.seconds.values()]
+    return ("grade (kernel service)", elapsed, latencies, peak, cpu)
+
+
 def on_cluster(tmp: Path, args: argparse.Namespace) -> list[tuple]:
     """``grade --scheduler`` on a LocalCluster: as its workers start their factories, then warm."""
     from distributed import LocalCluster
@@ -246,6 +267,9 @@ def main() -> None:
         "--cold", action="store_true", help="also time grade without the " "warm kernel factory"
     )
     parser.add_argument(
+        "--no-service", action="store_true", help="skip the row with the kernel service"
+    )
+    parser.add_argument(
         "--cluster",
         type=int,
         default=0,
@@ -258,6 +282,8 @@ def main() -> None:
     args = parser.parse_args()
     os.environ.setdefault("GLOG_v", "3")
     tmp = Path(tempfile.mkdtemp(prefix="bench-grade-"))
+    # no service of the user's own may serve any row: this run's lives here
+    os.environ["AUTOGRADER_RUNTIME_DIR"] = str(tmp / "service")
     try:
         print(
             f"{args.batch} reference submissions of {args.exercise}, frameworks in turn; "
@@ -270,7 +296,7 @@ def main() -> None:
             course, _ = make_course(tmp / "stock", args.exercise, args.batch)
             stock, stock_cpu = stock_nbgrader(course, args.exercise)
             rows.append(("nbgrader autograde", stock, None, None, stock_cpu))
-        modes = [("grade (warm factory)", True)] + (
+        modes = [("grade (own factories)", True)] + (
             [("grade (fresh kernels)", False)] if args.cold else []
         )
         for label, warm in modes:
@@ -278,6 +304,8 @@ def main() -> None:
             elapsed, results, peak, cpu = ours(course, args.exercise, args.workers, warm)
             latencies = [s for r in results for s in r.seconds.values()]
             rows.append((label, elapsed, latencies, peak, cpu))
+        if not args.no_service:
+            rows.append(with_service(tmp, args))
         if args.cluster:
             rows += on_cluster(tmp, args)
         if args.postgres:

@@ -18,8 +18,9 @@ import pytest
 from nbgrader.api import Gradebook
 
 from autograder import grade as grading
+from autograder import service
 from autograder.course import DEFAULT_COURSE
-from autograder.kernel import Limits
+from autograder.kernel import KernelFactory, Limits
 from autograder.notebooks import with_answers
 from helpers.course_fixtures import FIXTURE_COURSE, CourseCopy
 
@@ -68,7 +69,23 @@ def report(course: CourseCopy, student: str) -> dict:
     return json.loads(text.split("REPORT", 1)[1].splitlines()[0])
 
 
-def test_nothing_a_submission_does_reaches_the_next(tmp_path):
+@pytest.mark.parametrize("source", ["own factory", "kernel service"])
+def test_nothing_a_submission_does_reaches_the_next(source, tmp_path, monkeypatch):
+    if source == "kernel service":  # it outlives the run, so each run is checked too
+        monkeypatch.setenv("AUTOGRADER_RUNTIME_DIR", str(tmp_path / "service"))
+        service.start([("pytorch",)], idle=600)
+
+        def refuse(*args, **kwargs):
+            raise AssertionError("grade started a factory of its own")
+
+        monkeypatch.setattr(KernelFactory, "spawn", classmethod(refuse))
+    try:
+        _nothing_reaches_the_next(tmp_path, runs=2 if source == "kernel service" else 1)
+    finally:
+        service.stop()
+
+
+def _nothing_reaches_the_next(tmp_path, runs: int) -> None:
     course = CourseCopy(DEFAULT_COURSE, tmp_path / "course")
     solution = course.solution_submission("tying", "tying_pytorch")
     answer = next(
@@ -91,6 +108,10 @@ def test_nothing_a_submission_does_reaches_the_next(tmp_path):
         )
     results = {r.student: r for r in course.grade("tying", workers=1)}
     first, second = report(course, "b-observer"), report(course, "c-observer")
+    if runs == 2:  # the leaker's run is over; the next run's kernels see nothing either
+        [again] = course.grade("tying", workers=1, students=["c-observer"])
+        assert again.score == again.max_score
+        second = report(course, "c-observer")
     for seen in (first, second):
         assert seen["attributes"] == [False] * 4
         assert seen["files"] == [False] * 4

@@ -1,0 +1,263 @@
+"""The kernel service: warm kernel factories that outlive one ``grade`` run.
+
+Every ``grade`` starts its own factories (``factory.py``), which spend seconds of CPU
+importing the frameworks before the first notebook runs. ``autograder factory start``
+starts them once instead, as a service of the instructor's user: one factory per
+framework, each listening on a unix socket, and every later ``grade`` (or ``check``) that
+finds a socket for its frameworks forks its kernels from there. A kernel is still a fresh
+fork of a factory that ran no learner code, in the same sandbox; only the imports are
+shared, as they are within one run.
+
+Safety:
+
+* The sockets live in a folder of their own (``AUTOGRADER_RUNTIME_DIR``, else
+  ``/tmp/autograder-<uid>``) that must be a real folder, owned by the user, mode 700; and
+  the service answers only peers of its own uid (``SO_PEERCRED``).
+* A socket's name carries a digest of the code and the Python (``version``): after a
+  ``git pull`` or a change of interpreter, ``grade`` no longer finds the old service and
+  starts factories of its own, as without one.
+* It exits after ``idle`` seconds with no grader connected (an hour unless told), or on
+  ``autograder factory stop``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import socket
+import stat
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+
+#: Seconds with no grader connected after which a service exits.
+IDLE_SECONDS = 3600
+#: The frameworks of this course's notebooks: one service factory each.
+FRAMEWORK_SETS = (("pytorch",), ("mxnet",), ("mindspore",))
+PACKAGES = ("autograder", "pmcheck")
+
+
+class ServiceError(RuntimeError):
+    """The service's folder is not safe to use, or a service could not start."""
+
+
+def runtime_dir(create: bool = True) -> Path:
+    """The folder of this user's service sockets, checked: ours, a folder, mode 700."""
+    given = os.environ.get("AUTOGRADER_RUNTIME_DIR")
+    folder = Path(given) if given else Path(f"/tmp/autograder-{os.getuid()}")
+    if create:
+        try:
+            folder.mkdir(mode=0o700, parents=bool(given))
+        except FileExistsError:
+            pass
+    try:
+        info = os.lstat(folder)
+    except FileNotFoundError:
+        return folder
+    if not stat.S_ISDIR(info.st_mode):
+        raise ServiceError(f"{folder} is not a folder (a link?): no kernel service there")
+    if info.st_uid != os.getuid() or info.st_mode & 0o077:
+        raise ServiceError(
+            f"{folder} must belong to uid {os.getuid()} with mode 700 (it has uid "
+            f"{info.st_uid}, mode {stat.S_IMODE(info.st_mode):o}): no kernel service there"
+        )
+    return folder
+
+
+@cache
+def version() -> str:
+    """A digest of what a factory's kernels are made of: the code, the Python, their settings."""
+    import importlib.util
+
+    digest = hashlib.sha256()
+    digest.update(os.path.realpath(sys.executable).encode())
+    # PATH aside (grade puts the venv's scripts on it): a sandboxed kernel never sees it
+    settings = {name: value for name, value in factory_env().items() if name != "PATH"}
+    digest.update(json.dumps(sorted(settings.items())).encode())
+    for package in PACKAGES:
+        spec = importlib.util.find_spec(package)
+        root = Path(spec.origin).parent
+        for path in sorted(root.rglob("*.py")):
+            digest.update(str(path.relative_to(root)).encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def factory_env() -> dict[str, str]:
+    """The environment a factory runs in, service or not."""
+    from .kernel import _launcher_env
+
+    return dict(
+        _launcher_env(),
+        OMP_NUM_THREADS="1",
+        MKL_NUM_THREADS="1",
+        OPENBLAS_NUM_THREADS="1",
+        MXNET_ENGINE_TYPE="NaiveEngine",
+        MPLBACKEND="Agg",
+    )
+
+
+def socket_path(frameworks: tuple[str, ...] | list[str], create: bool = True) -> Path:
+    name = "+".join(frameworks) or "python"
+    return runtime_dir(create) / f"{name}-{version()}.sock"
+
+
+def connect(frameworks: tuple[str, ...] | list[str]):
+    """A KernelFactory on the running service for ``frameworks``, or None if there is none.
+
+    The service's ready message is read by ``wait_ready``, as a factory's own would be.
+    """
+    from .kernel import KernelFactory
+
+    try:
+        path = socket_path(frameworks, create=False)
+    except ServiceError:
+        return None
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    try:
+        sock.connect(str(path))
+    except (FileNotFoundError, ConnectionRefusedError):
+        sock.close()
+        return None
+    except OSError:
+        sock.close()
+        return None
+    return KernelFactory(None, sock)
+
+
+@dataclass(frozen=True)
+class Running:
+    """A service factory found in the folder."""
+
+    path: Path
+    pid: int | None  #: None: its socket is stale (it died)
+
+    @property
+    def frameworks(self) -> str:
+        return self.path.stem.rpartition("-")[0]
+
+    @property
+    def version(self) -> str:
+        return self.path.stem.rpartition("-")[2]
+
+    @property
+    def current(self) -> bool:
+        return self.version == version()
+
+
+def running() -> list[Running]:
+    """Every service socket in the folder, each asked whether it lives."""
+    try:
+        folder = runtime_dir(create=False)
+    except ServiceError:
+        return []
+    found = []
+    for path in sorted(folder.glob("*.sock")) if folder.is_dir() else []:
+        found.append(Running(path, _hello(path)))
+    return found
+
+
+def _hello(path: Path) -> int | None:
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    sock.settimeout(120)  # a factory still importing answers when it is done
+    try:
+        sock.connect(str(path))
+        reply = json.loads(sock.recv(1 << 16) or b"{}")
+        return int(reply["pid"]) if reply.get("ready") else None
+    except (OSError, ValueError, KeyError):
+        return None
+    finally:
+        sock.close()
+
+
+def start(
+    framework_sets=FRAMEWORK_SETS, idle: float = IDLE_SECONDS, timeout: float = 300
+) -> list[Running]:
+    """Start a service factory for each set of frameworks not already served; wait until ready.
+
+    Each runs in a session of its own, so that it outlives the command that started it.
+    """
+    folder = runtime_dir()
+    started = []
+    for frameworks in framework_sets:
+        path = socket_path(frameworks)
+        if path.exists():
+            if _hello(path) is not None:
+                continue
+            path.unlink(missing_ok=True)  # its factory died: the name is free again
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        argv = [
+            sys.executable,
+            "-I",
+            "-m",
+            "autograder.factory",
+            "--socket-fd",
+            str(theirs.fileno()),
+            "--frameworks",
+            ",".join(frameworks),
+            "--listen",
+            str(path),
+            "--idle",
+            str(idle),
+        ]
+        log = folder / f"{path.stem}.log"
+        with open(log, "ab") as out:
+            process = subprocess.Popen(
+                argv,
+                cwd=folder,
+                env=factory_env(),
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=out,
+                pass_fds=(theirs.fileno(),),
+                start_new_session=True,
+            )
+        theirs.close()
+        started.append((frameworks, process, ours))
+    for frameworks, process, ours in started:
+        ours.settimeout(timeout)
+        try:
+            reply = json.loads(ours.recv(1 << 16) or b"{}")
+        except (OSError, ValueError):
+            reply = {}
+        finally:
+            ours.close()
+        if not reply.get("ready"):
+            process.kill()
+            raise ServiceError(
+                f"the kernel service for {'+'.join(frameworks)} did not start: "
+                f"{reply.get('error', 'it stopped')} (log: {folder})"
+            )
+    return running()
+
+
+def stop() -> list[Running]:
+    """Stop every service factory of this user (their running kernels with them)."""
+    stopped = []
+    for service in running():
+        path = service.path
+        if service.pid is None:
+            path.unlink(missing_ok=True)
+            continue
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        try:
+            sock.connect(str(path))
+            sock.recv(1 << 16)
+            sock.send(json.dumps({"stop": True}).encode())
+            sock.settimeout(30)
+            sock.recv(1)  # it closes our end as it exits
+        except OSError:
+            pass
+        finally:
+            sock.close()
+        for _ in range(100):  # and its socket file goes last
+            if not path.exists():
+                break
+            time.sleep(0.05)
+        stopped.append(service)
+    return stopped

@@ -734,11 +734,17 @@ def _run_kernel_here(plan: Plan) -> None:
     status = 0
     try:
         _fresh_framework_state(int(plan.env.get("OMP_NUM_THREADS", "1")))
-        from ipykernel.kernelapp import IPKernelApp
-
         argv = plan.argv[plan.argv.index("ipykernel_launcher") + 1 :]
         sys.argv = ["ipykernel_launcher", *argv]
-        IPKernelApp.launch_instance(argv=argv)
+        from autograder.warm_app import WarmKernelApp, kernel_config
+
+        config = kernel_config(argv)
+        if config is None:
+            from ipykernel.kernelapp import IPKernelApp
+
+            IPKernelApp.launch_instance(argv=argv)
+        else:
+            WarmKernelApp.launch_instance(argv=[], config=config)
     except SystemExit as end:
         status = end.code if isinstance(end.code, int) else 1
     except BaseException as error:  # noqa: BLE001

@@ -266,8 +266,21 @@ class KernelFactory:
         return factory
 
     @classmethod
-    def spawn(cls, frameworks: list[str], log: Path) -> KernelFactory:
-        """Start a factory and return at once; ``wait_ready`` before the first ``launch``."""
+    def spawn(
+        cls,
+        frameworks: list[str],
+        log: Path,
+        *,
+        listen: Path | None = None,
+        idle: float | None = None,
+    ) -> KernelFactory:
+        """Start a factory and return at once; ``wait_ready`` before the first ``launch``.
+
+        With ``listen``, it is the kernel service (``service.start``): it serves every
+        grader that connects to that socket, and ``wait_ready`` only says it is up.
+        """
+        from .service import factory_env
+
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         argv = [
             sys.executable,
@@ -279,14 +292,14 @@ class KernelFactory:
             "--frameworks",
             ",".join(frameworks),
         ]
-        from .service import factory_env
-
-        env = factory_env()
+        if listen is not None:
+            argv += ["--listen", str(listen)]
+            argv += ["--idle", str(idle)] if idle is not None else []
         with open(log, "ab") as out:
             process = subprocess.Popen(
                 argv,
                 cwd=log.parent,
-                env=env,
+                env=factory_env(),
                 stdin=subprocess.DEVNULL,
                 stdout=out,
                 stderr=out,
@@ -338,11 +351,6 @@ class KernelFactory:
         child = FactoryProcess(self, int(reply["pid"]))
         self._children[child.pid] = child
         return child
-
-    @property
-    def service(self) -> bool:
-        """Whether this is the kernel service, shared with other runs, not our own factory."""
-        return self.process is None
 
     def gone(self) -> bool:
         """Whether the factory has died (or been closed)."""

@@ -27,7 +27,6 @@ import json
 import os
 import socket
 import stat
-import subprocess
 import sys
 import time
 from dataclasses import dataclass
@@ -182,6 +181,8 @@ def start(
 
     Each runs in a session of its own, so that it outlives the command that started it.
     """
+    from .kernel import FactoryError, KernelFactory
+
     folder = runtime_dir()
     started = []
     for frameworks in framework_sets:
@@ -190,49 +191,19 @@ def start(
             if _hello(path) is not None:
                 continue
             path.unlink(missing_ok=True)  # its factory died: the name is free again
-        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        argv = [
-            sys.executable,
-            "-I",
-            "-m",
-            "autograder.factory",
-            "--socket-fd",
-            str(theirs.fileno()),
-            "--frameworks",
-            ",".join(frameworks),
-            "--listen",
-            str(path),
-            "--idle",
-            str(idle),
-        ]
         log = folder / f"{path.stem}.log"
-        with open(log, "ab") as out:
-            process = subprocess.Popen(
-                argv,
-                cwd=folder,
-                env=factory_env(),
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=out,
-                pass_fds=(theirs.fileno(),),
-                start_new_session=True,
-            )
-        theirs.close()
-        started.append((frameworks, process, ours))
-    for frameworks, process, ours in started:
-        ours.settimeout(timeout)
+        started.append(
+            (frameworks, KernelFactory.spawn(list(frameworks), log, listen=path, idle=idle))
+        )
+    for frameworks, factory in started:
         try:
-            reply = json.loads(ours.recv(1 << 16) or b"{}")
-        except (OSError, ValueError):
-            reply = {}
-        finally:
-            ours.close()
-        if not reply.get("ready"):
-            process.kill()
+            factory.wait_ready(timeout)
+        except FactoryError as error:
             raise ServiceError(
-                f"the kernel service for {'+'.join(frameworks)} did not start: "
-                f"{reply.get('error', 'it stopped')} (log: {folder})"
-            )
+                f"the kernel service for {'+'.join(frameworks) or 'python'} did not start: "
+                f"{error} (log: {folder})"
+            ) from None
+        factory.sock.close()  # it serves on at its socket, in a session of its own
     return running()
 
 

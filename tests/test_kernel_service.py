@@ -17,9 +17,8 @@ from pathlib import Path
 import pytest
 
 from autograder import cli, service
-from autograder.kernel import KernelFactory
 from autograder.notebooks import with_answers
-from helpers.course_fixtures import FIXTURE_COURSE, CourseCopy
+from helpers.course_fixtures import FIXTURE_COURSE, CourseCopy, refuse_own_factories
 
 pytestmark = [pytest.mark.slow, pytest.mark.kernel]
 
@@ -35,18 +34,11 @@ def folder(tmp_path, monkeypatch):
     service.stop()
 
 
-def _no_factory_of_its_own(monkeypatch) -> None:
-    def refuse(*args, **kwargs):
-        raise AssertionError("grade started a factory of its own")
-
-    monkeypatch.setattr(KernelFactory, "spawn", classmethod(refuse))
-
-
 def test_grading_forks_every_kernel_from_the_service_run_after_run(
     tmp_path, folder, monkeypatch, capsys
 ):
     [started] = service.start([()], idle=600)  # the fixture course imports no framework
-    _no_factory_of_its_own(monkeypatch)
+    refuse_own_factories(monkeypatch)
     course = CourseCopy(FIXTURE_COURSE, tmp_path / "course")
     solution = course.solution_submission("squares", "squares_pytorch")
     course.submit("honest", "squares", "squares_pytorch", solution)

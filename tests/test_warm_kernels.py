@@ -22,7 +22,7 @@ from autograder import service
 from autograder.course import DEFAULT_COURSE
 from autograder.kernel import KernelFactory, Limits
 from autograder.notebooks import with_answers
-from helpers.course_fixtures import FIXTURE_COURSE, CourseCopy
+from helpers.course_fixtures import FIXTURE_COURSE, CourseCopy, refuse_own_factories
 
 pytestmark = [pytest.mark.slow, pytest.mark.kernel]
 
@@ -74,11 +74,7 @@ def test_nothing_a_submission_does_reaches_the_next(source, tmp_path, monkeypatc
     if source == "kernel service":  # it outlives the run, so each run is checked too
         monkeypatch.setenv("AUTOGRADER_RUNTIME_DIR", str(tmp_path / "service"))
         service.start([("pytorch",)], idle=600)
-
-        def refuse(*args, **kwargs):
-            raise AssertionError("grade started a factory of its own")
-
-        monkeypatch.setattr(KernelFactory, "spawn", classmethod(refuse))
+        refuse_own_factories(monkeypatch)
     try:
         _nothing_reaches_the_next(tmp_path, runs=2 if source == "kernel service" else 1)
     finally:
@@ -191,7 +187,7 @@ def test_warm_kernels_compute_in_every_framework_without_a_word_on_stderr(tmp_pa
     import asyncio
 
     from autograder.execute import run_notebook
-    from autograder.kernel import KernelFactory, Scratch
+    from autograder.kernel import Scratch
 
     cells = [
         "import torch\nx = torch.ones(3, requires_grad=True)\n(x * x).sum().backward()\n"

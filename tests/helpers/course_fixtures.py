@@ -15,7 +15,14 @@ from autograder.release import release_assignments, solution_submission
 #: The tiny framework-free course of the grading tests (``tests/fixtures/make_course.py``).
 FIXTURE_COURSE = Path(__file__).resolve().parents[1] / "fixtures" / "course"
 
-__all__ = ["CourseCopy", "FIXTURE_COURSE", "with_answers", "course", "fixture_course"]
+__all__ = [
+    "CourseCopy",
+    "FIXTURE_COURSE",
+    "with_answers",
+    "course",
+    "fixture_course",
+    "refuse_own_factories",
+]
 
 
 class CourseCopy:
@@ -69,6 +76,16 @@ class CourseCopy:
 
     def grade(self, name: str, **kwargs) -> list[SubmissionResult]:
         return grade_assignment(self.root, name, **kwargs)
+
+
+def refuse_own_factories(monkeypatch) -> None:
+    """Make ``grade`` fail if it starts a kernel factory of its own (not the service's)."""
+    from autograder.kernel import KernelFactory
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("grade started a factory of its own")
+
+    monkeypatch.setattr(KernelFactory, "spawn", classmethod(refuse))
 
 
 def _stem(name: str) -> str:

@@ -964,19 +964,53 @@ class _Recorder:
 def _save_auto_grades(
     gradebook, nb: NotebookNode, notebook: str, assignment: str, student: str
 ) -> None:
-    """nbgrader's SaveAutoGrades, without a commit per cell."""
+    """nbgrader's SaveAutoGrades, without a commit per cell (nor a query per cell)."""
+    from nbgrader.api import Comment, Grade, MissingEntry
     from nbgrader.utils import compute_checksum, determine_grade, is_grade, is_solution, is_task
 
+    grades = _rows_by_cell(gradebook, Grade, notebook, assignment, student)
+    comments = _rows_by_cell(gradebook, Comment, notebook, assignment, student)
     for cell in nb.cells:
         if is_grade(cell):
-            grade = gradebook.find_grade(grade_id(cell), notebook, assignment, student)
+            grade = grades.get(grade_id(cell))
+            if grade is None:
+                raise MissingEntry(f"no grade {grade_id(cell)} of {student} in {notebook}")
             grade.auto_score, _ = determine_grade(cell, quiet_log())
             # a manual grade, or no automatic one, means a person must look at it
             grade.needs_manual_grade = grade.manual_score is not None or grade.auto_score is None
         if is_solution(cell) or is_task(cell):
-            comment = gradebook.find_comment(grade_id(cell), notebook, assignment, student)
+            comment = comments.get(grade_id(cell))
+            if comment is None:
+                raise MissingEntry(f"no comment {grade_id(cell)} of {student} in {notebook}")
             unchanged = cell.metadata.nbgrader.get("checksum") == compute_checksum(cell)
             comment.auto_comment = "No response." if unchanged and not is_task(cell) else None
+
+
+def _rows_by_cell(gradebook, model, notebook: str, assignment: str, student: str) -> dict:
+    """Every Grade (or Comment) of a student's notebook, by its cell's name: one query.
+
+    nbgrader's ``find_grade`` and ``find_comment`` ask the database once per cell (twice
+    for a task cell); for the course's notebooks that was most of writing a student.
+    """
+    from nbgrader.api import Assignment, BaseCell, Notebook, SubmittedAssignment, SubmittedNotebook
+    from sqlalchemy.orm import contains_eager
+
+    rows = (
+        gradebook.db.query(model)
+        .join(BaseCell, BaseCell.id == model.cell_id)
+        .join(SubmittedNotebook, SubmittedNotebook.id == model.notebook_id)
+        .join(Notebook, Notebook.id == SubmittedNotebook.notebook_id)
+        .join(SubmittedAssignment, SubmittedAssignment.id == SubmittedNotebook.assignment_id)
+        .join(Assignment, Assignment.id == SubmittedAssignment.assignment_id)
+        .filter(
+            Notebook.name == notebook,
+            Assignment.name == assignment,
+            SubmittedAssignment.student_id == student,
+        )
+        .options(contains_eager(model.cell))
+        .all()
+    )
+    return {row.cell.name: row for row in rows}
 
 
 def _assign_late_penalty(gradebook, plugin, notebook: str, assignment: str, student: str) -> None:

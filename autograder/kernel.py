@@ -248,6 +248,7 @@ class KernelFactory:
     def __init__(self, process: subprocess.Popen | None, sock: socket.socket) -> None:
         self.process = process
         self.sock = sock
+        self.peer: int | None = None  #: the service's pid, from the socket's credentials
         self.alive = True
         self._jobs = 0
         self._waiters: dict[int, asyncio.Future] = {}  #: job -> its reply, once it comes
@@ -348,7 +349,11 @@ class KernelFactory:
                 loop.remove_reader(self.sock)
         if "pid" not in reply:
             raise FactoryError(f"the kernel factory refused the kernel: {reply.get('error')}")
-        child = FactoryProcess(self, int(reply["pid"]))
+        pid = int(reply["pid"])
+        if self.peer is not None and _parent_of(pid) != self.peer:
+            # a pid we will signal later: only one the service itself forked
+            raise FactoryError(f"the kernel service named pid {pid}, which is not its child")
+        child = FactoryProcess(self, pid)
         self._children[child.pid] = child
         return child
 
@@ -425,6 +430,14 @@ class KernelFactory:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+
+
+def _parent_of(pid: int) -> int | None:
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return int(handle.read().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return None
 
 
 class FactoryProcess:

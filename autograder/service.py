@@ -49,6 +49,11 @@ def runtime_dir(create: bool = True) -> Path:
     """The folder of this user's service sockets, checked: ours, a folder, mode 700."""
     given = os.environ.get("AUTOGRADER_RUNTIME_DIR")
     folder = Path(given) if given else Path(f"/tmp/autograder-{os.getuid()}")
+    if given and _shown_in_the_sandbox(folder):
+        raise ServiceError(
+            f"{folder} lies in what every sandbox shows (the Python, its packages, this "
+            "checkout's packages): a kernel could reach the service there"
+        )
     if create:
         try:
             folder.mkdir(mode=0o700, parents=bool(given))
@@ -68,22 +73,49 @@ def runtime_dir(create: bool = True) -> Path:
     return folder
 
 
+def _shown_in_the_sandbox(folder: Path) -> bool:
+    import importlib.util
+
+    shown = {sys.prefix, sys.base_prefix, sys.exec_prefix}
+    for package in PACKAGES:
+        shown.add(str(Path(importlib.util.find_spec(package).origin).parent))
+    here = os.path.realpath(folder)
+    return any(
+        here == os.path.realpath(root) or here.startswith(os.path.realpath(root) + os.sep)
+        for root in shown
+    )
+
+
 @cache
 def version() -> str:
     """A digest of what a factory's kernels are made of: the code, the Python, their settings."""
     import importlib.util
+    import site
 
     digest = hashlib.sha256()
     digest.update(os.path.realpath(sys.executable).encode())
     # PATH aside (grade puts the venv's scripts on it): a sandboxed kernel never sees it
     settings = {name: value for name, value in factory_env().items() if name != "PATH"}
     digest.update(json.dumps(sorted(settings.items())).encode())
+    # the environment, not only its base Python: another venv, or an upgraded package,
+    # must not find a service that imported something else
+    digest.update(os.path.realpath(sys.prefix).encode())
+    # each installed distribution's name and version, from its .dist-info folder's name
+    installed = sorted(
+        entry
+        for folder in {*site.getsitepackages(), site.getusersitepackages()}
+        if os.path.isdir(folder)
+        for entry in os.listdir(folder)
+        if entry.endswith((".dist-info", ".egg-info", ".egg-link", ".pth"))
+    )
+    digest.update("\n".join(installed).encode())
     for package in PACKAGES:
         spec = importlib.util.find_spec(package)
         root = Path(spec.origin).parent
-        for path in sorted(root.rglob("*.py")):
-            digest.update(str(path.relative_to(root)).encode())
-            digest.update(path.read_bytes())
+        for path in sorted(root.rglob("*")):
+            if path.is_file() and "__pycache__" not in path.parts:
+                digest.update(str(path.relative_to(root)).encode())
+                digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
 
 
@@ -117,16 +149,43 @@ def connect(frameworks: tuple[str, ...] | list[str]):
         path = socket_path(frameworks, create=False)
     except ServiceError:
         return None
+    sock = _connect_ours(path)
+    if sock is None:
+        return None
+    factory = KernelFactory(None, sock)
+    factory.peer = peer_pid(sock)
+    return factory
+
+
+def _connect_ours(path: Path) -> socket.socket | None:
+    """A connection to the socket at ``path`` if a process of our own uid serves it.
+
+    The folder's checks alone are not enough: another user may put a folder of theirs in
+    place between the check and the connect (the folder need not exist yet). The peer's
+    credentials, read from the connected socket, cannot be forged.
+    """
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     try:
         sock.connect(str(path))
-    except (FileNotFoundError, ConnectionRefusedError):
-        sock.close()
-        return None
+        _, uid, _ = peer_credentials(sock)
     except OSError:
         sock.close()
         return None
-    return KernelFactory(None, sock)
+    if uid != os.getuid():
+        sock.close()
+        return None
+    return sock
+
+
+def peer_credentials(sock: socket.socket) -> tuple[int, int, int]:
+    """(pid, uid, gid) of the process at the other end of a unix socket."""
+    import struct
+
+    return struct.unpack("3i", sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12))
+
+
+def peer_pid(sock: socket.socket) -> int:
+    return peer_credentials(sock)[0]
 
 
 @dataclass(frozen=True)
@@ -162,10 +221,11 @@ def running() -> list[Running]:
 
 
 def _hello(path: Path) -> int | None:
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    sock = _connect_ours(path)
+    if sock is None:
+        return None
     sock.settimeout(120)  # a factory still importing answers when it is done
     try:
-        sock.connect(str(path))
         reply = json.loads(sock.recv(1 << 16) or b"{}")
         return int(reply["pid"]) if reply.get("ready") else None
     except (OSError, ValueError, KeyError):
@@ -215,9 +275,10 @@ def stop() -> list[Running]:
         if service.pid is None:
             path.unlink(missing_ok=True)
             continue
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        sock = _connect_ours(path)
+        if sock is None:
+            continue
         try:
-            sock.connect(str(path))
             sock.recv(1 << 16)
             sock.send(json.dumps({"stop": True}).encode())
             sock.settimeout(30)

@@ -157,6 +157,46 @@ def _answers_no_other_user(folder: Path) -> None:
     own.close()
 
 
+def test_grade_talks_to_no_service_of_another_user(monkeypatch):
+    """Another user may slip a folder of theirs into place: the peer's uid still tells."""
+    import shutil
+    import tempfile
+
+    if os.getuid() != 0:
+        pytest.skip("needs root, to serve as another user")
+    folder = Path(tempfile.mkdtemp(prefix="autograder-fake-service-"))
+    folder.chmod(0o777)
+    path = folder / "fake.sock"
+    read, write = os.pipe()
+    child = os.fork()
+    if child == 0:  # as nobody: a "service" that says it is ready and names a pid to kill
+        try:
+            os.setresgid(65534, 65534, 65534)
+            os.setresuid(65534, 65534, 65534)
+            server = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+            server.bind(str(path))
+            os.chmod(path, 0o666)
+            server.listen(4)
+            os.write(write, b"up")
+            server.settimeout(30)
+            for _ in range(2):
+                conn, _ = server.accept()
+                conn.send(json.dumps({"ready": True, "pid": 1}).encode())
+                conn.close()
+        finally:
+            os._exit(0)
+    os.close(write)
+    try:
+        assert os.read(read, 2) == b"up"
+        monkeypatch.setattr(service, "socket_path", lambda frameworks, create=True: path)
+        assert service.connect(("pytorch",)) is None
+        assert service._hello(path) is None
+    finally:
+        os.kill(child, 9)
+        os.waitpid(child, 0)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def test_an_idle_service_exits_and_removes_its_socket(folder):
     [started] = service.start([()], idle=0.5)
     _wait_gone(started.pid)

@@ -84,3 +84,12 @@ def test_the_version_ignores_path_but_not_thread_settings(monkeypatch):
     service.version.cache_clear()
     assert service.version() != before
     service.version.cache_clear()
+
+
+def test_a_folder_every_sandbox_shows_is_refused(monkeypatch):
+    import sys
+
+    monkeypatch.setenv("AUTOGRADER_RUNTIME_DIR", str(Path(sys.prefix) / "autograder-rt"))
+    with pytest.raises(service.ServiceError, match="what every sandbox shows"):
+        service.runtime_dir(create=False)
+    assert service.connect(("pytorch",)) is None

@@ -37,9 +37,10 @@ import os
 import select
 import signal
 import socket
-import struct
 import sys
 import time
+
+from autograder.service import peer_credentials
 
 #: Modules every warm kernel finds imported; the frameworks are asked for by name.
 BASE_MODULES = (
@@ -217,7 +218,7 @@ def _accept(listener: socket.socket) -> _Conversation | None:
         conn, _ = listener.accept()
     except OSError:
         return None
-    _, uid, _ = struct.unpack("3i", conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12))
+    _, uid, _ = peer_credentials(conn)
     if uid != os.getuid():  # the folder is ours alone; this is the second lock
         conn.close()
         return None

@@ -227,6 +227,18 @@ def _launcher_env() -> dict[str, str]:
     return env
 
 
+def factory_env() -> dict[str, str]:
+    """The environment a kernel factory runs in, the service's or a grader's own."""
+    return dict(
+        _launcher_env(),
+        OMP_NUM_THREADS="1",
+        MKL_NUM_THREADS="1",
+        OPENBLAS_NUM_THREADS="1",
+        MXNET_ENGINE_TYPE="NaiveEngine",
+        MPLBACKEND="Agg",
+    )
+
+
 class FactoryLost(RuntimeError):
     """The kernel factory is gone (it died or was killed): its kernels with it."""
 
@@ -280,8 +292,6 @@ class KernelFactory:
         With ``listen``, it is the kernel service (``service.start``): it serves every
         grader that connects to that socket, and ``wait_ready`` only says it is up.
         """
-        from .service import factory_env
-
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         argv = [
             sys.executable,

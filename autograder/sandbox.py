@@ -203,7 +203,7 @@ def _shown_paths() -> list[str]:
         sys.prefix,
         sys.executable,
         os.path.dirname(os.path.abspath(__file__)),
-        _package_folder("pmcheck"),
+        package_folder("pmcheck"),
     ]
     paths += [
         p
@@ -213,7 +213,13 @@ def _shown_paths() -> list[str]:
     return paths
 
 
-def _package_folder(name: str) -> str:
+def shown(path: str) -> bool:
+    """Whether every sandbox shows the host's ``path`` (read-only) to its kernel."""
+    here = os.path.realpath(path)
+    return any(_within(here, os.path.realpath(p)) for p in _shown_paths())
+
+
+def package_folder(name: str) -> str:
     """Where the package ``name`` lives (found, not imported: nothing of it runs here)."""
     import importlib.util
 

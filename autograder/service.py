@@ -3,8 +3,8 @@
 Every ``grade`` starts its own factories (``factory.py``), which spend seconds of CPU
 importing the frameworks before the first notebook runs. ``autograder factory start``
 starts them once instead, as a service of the instructor's user: one factory per
-framework, each listening on a unix socket, and every later ``grade`` (or ``check``) that
-finds a socket for its frameworks forks its kernels from there. A kernel is still a fresh
+framework, each listening on a unix socket, and every later ``grade`` (on this machine, or
+a Dask worker here) that finds a socket for its frameworks forks its kernels from there. A kernel is still a fresh
 fork of a factory that ran no learner code, in the same sandbox; only the imports are
 shared, as they are within one run.
 
@@ -33,11 +33,14 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from pmcheck import FRAMEWORKS
+
+from . import kernel, sandbox
 
 #: Seconds with no grader connected after which a service exits.
 IDLE_SECONDS = 3600
-#: The frameworks of this course's notebooks: one service factory each.
-FRAMEWORK_SETS = (("pytorch",), ("mxnet",), ("mindspore",))
+#: One service factory per framework, as ``grade`` starts its own (``grade._Kernels``).
+FRAMEWORK_SETS = tuple((framework,) for framework in FRAMEWORKS)
 PACKAGES = ("autograder", "pmcheck")
 
 
@@ -49,7 +52,7 @@ def runtime_dir(create: bool = True) -> Path:
     """The folder of this user's service sockets, checked: ours, a folder, mode 700."""
     given = os.environ.get("AUTOGRADER_RUNTIME_DIR")
     folder = Path(given) if given else Path(f"/tmp/autograder-{os.getuid()}")
-    if given and _shown_in_the_sandbox(folder):
+    if given and sandbox.shown(str(folder)):
         raise ServiceError(
             f"{folder} lies in what every sandbox shows (the Python, its packages, this "
             "checkout's packages): a kernel could reach the service there"
@@ -73,29 +76,15 @@ def runtime_dir(create: bool = True) -> Path:
     return folder
 
 
-def _shown_in_the_sandbox(folder: Path) -> bool:
-    import importlib.util
-
-    shown = {sys.prefix, sys.base_prefix, sys.exec_prefix}
-    for package in PACKAGES:
-        shown.add(str(Path(importlib.util.find_spec(package).origin).parent))
-    here = os.path.realpath(folder)
-    return any(
-        here == os.path.realpath(root) or here.startswith(os.path.realpath(root) + os.sep)
-        for root in shown
-    )
-
-
 @cache
 def version() -> str:
     """A digest of what a factory's kernels are made of: the code, the Python, their settings."""
-    import importlib.util
     import site
 
     digest = hashlib.sha256()
     digest.update(os.path.realpath(sys.executable).encode())
     # PATH aside (grade puts the venv's scripts on it): a sandboxed kernel never sees it
-    settings = {name: value for name, value in factory_env().items() if name != "PATH"}
+    settings = {name: value for name, value in kernel.factory_env().items() if name != "PATH"}
     digest.update(json.dumps(sorted(settings.items())).encode())
     # the environment, not only its base Python: another venv, or an upgraded package,
     # must not find a service that imported something else
@@ -110,27 +99,12 @@ def version() -> str:
     )
     digest.update("\n".join(installed).encode())
     for package in PACKAGES:
-        spec = importlib.util.find_spec(package)
-        root = Path(spec.origin).parent
+        root = Path(sandbox.package_folder(package))
         for path in sorted(root.rglob("*")):
             if path.is_file() and "__pycache__" not in path.parts:
                 digest.update(str(path.relative_to(root)).encode())
                 digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
-
-
-def factory_env() -> dict[str, str]:
-    """The environment a factory runs in, service or not."""
-    from .kernel import _launcher_env
-
-    return dict(
-        _launcher_env(),
-        OMP_NUM_THREADS="1",
-        MKL_NUM_THREADS="1",
-        OPENBLAS_NUM_THREADS="1",
-        MXNET_ENGINE_TYPE="NaiveEngine",
-        MPLBACKEND="Agg",
-    )
 
 
 def socket_path(frameworks: tuple[str, ...] | list[str], create: bool = True) -> Path:
@@ -143,22 +117,20 @@ def connect(frameworks: tuple[str, ...] | list[str]):
 
     The service's ready message is read by ``wait_ready``, as a factory's own would be.
     """
-    from .kernel import KernelFactory
-
     try:
         path = socket_path(frameworks, create=False)
     except ServiceError:
         return None
-    sock = _connect_ours(path)
-    if sock is None:
+    found = _connect_ours(path)
+    if found is None:
         return None
-    factory = KernelFactory(None, sock)
-    factory.peer = peer_pid(sock)
+    factory = kernel.KernelFactory(None, found[0])
+    factory.peer = found[1]
     return factory
 
 
-def _connect_ours(path: Path) -> socket.socket | None:
-    """A connection to the socket at ``path`` if a process of our own uid serves it.
+def _connect_ours(path: Path) -> tuple[socket.socket, int] | None:
+    """A connection to the socket at ``path``, and its server's pid, if our own uid serves it.
 
     The folder's checks alone are not enough: another user may put a folder of theirs in
     place between the check and the connect (the folder need not exist yet). The peer's
@@ -167,14 +139,14 @@ def _connect_ours(path: Path) -> socket.socket | None:
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     try:
         sock.connect(str(path))
-        _, uid, _ = peer_credentials(sock)
+        pid, uid, _ = peer_credentials(sock)
     except OSError:
         sock.close()
         return None
     if uid != os.getuid():
         sock.close()
         return None
-    return sock
+    return sock, pid
 
 
 def peer_credentials(sock: socket.socket) -> tuple[int, int, int]:
@@ -182,10 +154,6 @@ def peer_credentials(sock: socket.socket) -> tuple[int, int, int]:
     import struct
 
     return struct.unpack("3i", sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12))
-
-
-def peer_pid(sock: socket.socket) -> int:
-    return peer_credentials(sock)[0]
 
 
 @dataclass(frozen=True)
@@ -221,9 +189,10 @@ def running() -> list[Running]:
 
 
 def _hello(path: Path) -> int | None:
-    sock = _connect_ours(path)
-    if sock is None:
+    found = _connect_ours(path)
+    if found is None:
         return None
+    sock = found[0]
     sock.settimeout(120)  # a factory still importing answers when it is done
     try:
         reply = json.loads(sock.recv(1 << 16) or b"{}")
@@ -241,8 +210,6 @@ def start(
 
     Each runs in a session of its own, so that it outlives the command that started it.
     """
-    from .kernel import FactoryError, KernelFactory
-
     folder = runtime_dir()
     started = []
     for frameworks in framework_sets:
@@ -253,12 +220,12 @@ def start(
             path.unlink(missing_ok=True)  # its factory died: the name is free again
         log = folder / f"{path.stem}.log"
         started.append(
-            (frameworks, KernelFactory.spawn(list(frameworks), log, listen=path, idle=idle))
+            (frameworks, kernel.KernelFactory.spawn(list(frameworks), log, listen=path, idle=idle))
         )
     for frameworks, factory in started:
         try:
             factory.wait_ready(timeout)
-        except FactoryError as error:
+        except kernel.FactoryError as error:
             raise ServiceError(
                 f"the kernel service for {'+'.join(frameworks) or 'python'} did not start: "
                 f"{error} (log: {folder})"
@@ -275,9 +242,10 @@ def stop() -> list[Running]:
         if service.pid is None:
             path.unlink(missing_ok=True)
             continue
-        sock = _connect_ours(path)
-        if sock is None:
+        found = _connect_ours(path)
+        if found is None:
             continue
+        sock = found[0]
         try:
             sock.recv(1 << 16)
             sock.send(json.dumps({"stop": True}).encode())

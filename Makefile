@@ -47,7 +47,8 @@ test-fast: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest -m "not slow and not determinism" --durations=10
 
-# Clean clones of the book built with 1 and 2 math threads, every fact checked in both
+# Clean clones of the book built as two machines would (1 thread and every vector instruction;
+# 2 threads and at most AVX2), every fact checked in both
 # (make test runs it too, as tests/test_book_determinism.py).
 .PHONY: determinism
 determinism: $(STAMP)

@@ -397,8 +397,11 @@ def test_without_the_map_the_batchnorm_state_is_lost(html):
     assert accuracy["pytorch"] == accuracy["mindspore"] < source - 0.03
     page_text = page(html).get_text()
     assert f"to {accuracy['pytorch']:.3f}" in page_text
-    # MXNet loses only gamma and beta: the logits move, the predictions here do not.
-    assert accuracy["mxnet"] == source
+    # MXNet loses only gamma and beta: the logits move by units, the accuracy by a few images.
+    changed = round((source - accuracy["mxnet"]) * 297)
+    assert accuracy["pytorch"] < accuracy["mxnet"] <= source and changed <= 5
+    text = " ".join(page_text.split())
+    assert f"falls from {source:.3f} to {accuracy['mxnet']:.3f}, {changed} prediction" in text
     for framework in FRAMEWORKS:
         assert number(out[framework], "largest logit difference without the map") > 0.01
 
@@ -425,7 +428,8 @@ def test_copied_momentum_keeps_the_running_statistics_apart(html, framework):
     for step in steps.values():
         assert step["copied"]["mean"] > 100 * step["converted"]["mean"]
         assert step["converted"]["mean"] <= 1e-5
-    assert steps[1]["copied"]["mean"] > 1e-2
+    # a hundred times the 1e-5 of float32 rounding, from the first batch on
+    assert steps[1]["copied"]["mean"] > 1e-3
     copied = number(output, "after 30 batches, momentum copied")
     assert copied > 1e-2
 

@@ -1,15 +1,21 @@
-"""Build the book from clean clones with 1 and 2 math threads; check every fact in both builds.
+"""Build the book from clean clones as two machines would; check every fact in both builds.
 
-For each thread count, a fresh ``git clone`` of the repository (its committed HEAD) is built
-with ``OMP_NUM_THREADS`` set: ``make book`` cold, ``make book`` again, and ``jupyter-book
-build`` again (which checks every page and its cache, where make sees that nothing is
-newer). Then its fact tests (the chapter and book tests, which read the built pages and
-notebooks) run twice against that build. The report gives the build times, the training
+The two builds differ in what changes the last bits of float arithmetic: the number of math
+threads, and the vector instructions the frameworks' kernels may use. The first uses 1
+thread and every instruction this processor has; the second 2 threads and at most AVX2, as
+on a processor without AVX-512 (PyTorch's ATen, oneDNN and MKL each take a cap). A number
+the text states that only one machine computes fails here, not on a reader's machine.
+
+For each run, a fresh ``git clone`` of the repository (its committed HEAD) is built with
+``OMP_NUM_THREADS`` and the cap set: ``make book`` cold, ``make book`` again, and
+``jupyter-book build`` again (which checks every page and its cache, where make sees that
+nothing is newer). Then its fact tests (the chapter and book tests, which read the built
+pages and notebooks) run twice against that build. The report gives the build times, the training
 numbers of the tying chapter in both builds, and which notebooks printed anything
-different between the thread counts. The clones use this checkout's virtual environment.
+different between the runs. The clones use this checkout's virtual environment.
 
-    .venv/bin/python tests/helpers/book_determinism.py    # threads 1 and 2 (make determinism)
-    .venv/bin/python tests/helpers/book_determinism.py --threads 1 2 4 --keep /tmp/clones
+    .venv/bin/python tests/helpers/book_determinism.py    # as make determinism runs it
+    .venv/bin/python tests/helpers/book_determinism.py --threads 1 2 4 --vectors native native avx2
 
 tests/test_book_determinism.py runs it as part of ``make test``.
 """
@@ -43,13 +49,24 @@ FACT_TESTS = [
     "tests/test_book_notebooks.py",
 ]
 FRAMEWORKS = pmcheck.FRAMEWORKS
+# The caps of each library on the vector instructions it dispatches to, by name of the cap.
+VECTOR_CAPS = {
+    "native": {},
+    "avx2": {
+        "ATEN_CPU_CAPABILITY": "avx2",  # PyTorch's own kernels
+        "ONEDNN_MAX_CPU_ISA": "AVX2",  # oneDNN in PyTorch
+        "DNNL_MAX_CPU_ISA": "AVX2",  # the older oneDNN in MXNet
+        "MKL_ENABLE_INSTRUCTIONS": "AVX2",  # MKL's BLAS
+    },
+}
 
 
 @dataclass
 class Run:
-    """One clean clone, built and checked with one thread count."""
+    """One clean clone, built and checked with one thread count and vector cap."""
 
     threads: int
+    vector: str = "native"  # a key of VECTOR_CAPS
     cold_seconds: float = 0.0  # make book, in a fresh clone
     warm_seconds: float = 0.0  # make book again
     rebuild_seconds: float = 0.0  # jupyter-book build again, past make's check
@@ -65,13 +82,19 @@ class Run:
     def warm_share(self) -> float:
         return self.warm_seconds / self.cold_seconds if self.cold_seconds else 0.0
 
+    @property
+    def name(self) -> str:
+        return f"OMP_NUM_THREADS={self.threads}, vector instructions {self.vector}"
 
-def _environment(clone: Path, threads: int) -> dict[str, str]:
+
+def _environment(clone: Path, threads: int, vector: str) -> dict[str, str]:
+    caps = {name for cap in VECTOR_CAPS.values() for name in cap}
     env = {
         key: value
         for key, value in os.environ.items()
-        if key not in ("BOOK_OUTPUT", "PYTEST_ADDOPTS", "PYTEST_CURRENT_TEST")
+        if key not in ("BOOK_OUTPUT", "PYTEST_ADDOPTS", "PYTEST_CURRENT_TEST", *caps)
     }
+    env.update(VECTOR_CAPS[vector])
     env.update(
         OMP_NUM_THREADS=str(threads),
         GLOG_v="3",
@@ -157,9 +180,10 @@ def _read_outputs(clone: Path, run: Run) -> None:
         ]
 
 
-def check(threads: int, workdir: Path) -> Run:
-    """Clone, build cold and warm, and run the fact tests twice, with one thread count."""
-    clone = workdir / f"clone-{threads}-threads"
+def check(threads: int, workdir: Path, vector: str = "native") -> Run:
+    """Clone, build cold and warm, and run the fact tests twice, with one thread count and
+    vector cap."""
+    clone = workdir / f"clone-{threads}-threads-{vector}"
     if clone.exists():
         shutil.rmtree(clone)
     subprocess.run(
@@ -167,8 +191,8 @@ def check(threads: int, workdir: Path) -> Run:
         check=True,
         timeout=600,
     )
-    env = _environment(clone, threads)
-    run = Run(threads)
+    env = _environment(clone, threads, vector)
+    run = Run(threads, vector)
     run.cold_seconds, run.executed_cold, _ = _build(clone, env, make=True)
     run.warm_seconds, run.executed_warm, _ = _build(clone, env, make=True)
     run.rebuild_seconds, run.executed_rebuild, _ = _build(clone, env, make=False)
@@ -203,7 +227,7 @@ def report(runs: list[Run]) -> str:
     out = []
     for run in runs:
         out.append(
-            f"OMP_NUM_THREADS={run.threads}: make book cold {run.cold_seconds:.1f} s "
+            f"{run.name}: make book cold {run.cold_seconds:.1f} s "
             f"({run.executed_cold} notebooks run), again {run.warm_seconds:.2f} s "
             f"({run.executed_warm} run, {100 * run.warm_share:.1f} % of cold); "
             f"jupyter-book build again {run.rebuild_seconds:.1f} s "
@@ -216,7 +240,7 @@ def report(runs: list[Run]) -> str:
             out.extend(f"    {line}" for line in lines)
     changed = differences(runs)
     out.append(
-        "notebooks whose printed output differs between the thread counts: "
+        "notebooks whose printed output differs between the runs: "
         + (", ".join(f"{name} ({n} lines)" for name, n in changed.items()) or "none")
     )
     return "\n".join(out)
@@ -225,13 +249,25 @@ def report(runs: list[Run]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
+    parser.add_argument(
+        "--vectors",
+        nargs="+",
+        choices=sorted(VECTOR_CAPS),
+        default=["native", "avx2"],
+        help="the vector cap of each run, one per thread count",
+    )
     parser.add_argument("--keep", type=Path, help="build the clones here and keep them")
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args(argv)
+    if len(args.vectors) != len(args.threads):
+        parser.error("give one --vectors value per --threads value")
     with tempfile.TemporaryDirectory(prefix="book-determinism-") as scratch:
         workdir = args.keep or Path(scratch)
         workdir.mkdir(parents=True, exist_ok=True)
-        runs = [check(threads, workdir) for threads in args.threads]
+        runs = [
+            check(threads, workdir, vector)
+            for threads, vector in zip(args.threads, args.vectors, strict=True)
+        ]
     print(report(runs))
     if args.json:
         args.json.write_text(json.dumps([asdict(run) for run in runs], indent=1))

@@ -6,6 +6,7 @@ import ast
 import json
 import os
 import re
+import sys
 import tempfile
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
@@ -18,6 +19,9 @@ import pytest
 from helpers.book_html import page, tab_sets
 from helpers.chapter_facts import FRAMEWORKS
 from myst_nb.core.read import read_myst_markdown_notebook
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "book" / "_ext"))
+from framework_tabs import execute  # noqa: E402 -- the book's extension, beside the book
 
 pytestmark = [pytest.mark.slow, pytest.mark.book]
 ROOT = Path(__file__).resolve().parents[1]
@@ -244,8 +248,9 @@ def reruns(downloads) -> dict[tuple[str, str], nbformat.NotebookNode]:
     def run(case):
         notebook = read(downloads, *case)
         with tempfile.TemporaryDirectory() as folder:
+            # with the settings of the book's own kernels (its math threads, above all)
             NotebookClient(notebook, timeout=600, resources={"metadata": {"path": folder}}).execute(
-                env={**os.environ, "OMP_NUM_THREADS": "1"}
+                env=execute.kernel_environment(execute.kernel_threads())
             )
         return case, notebook
 

@@ -136,6 +136,17 @@ def test_a_notebook_carries_the_outputs_its_tabs_show(built_book, downloads, cha
     assert not missing, missing
 
 
+@pytest.mark.parametrize("chapter, framework", CASES)
+def test_what_a_cell_printed_is_one_output_however_the_kernel_cut_it(downloads, chapter, framework):
+    """The kernel flushes a print in pieces, at times inside a line; the book joins them
+    (MyST-NB would end each piece with a newline of its own, an empty line the next build
+    does not have)."""
+    for cell in code(read(downloads, chapter, framework)):
+        kinds = [(out.output_type, out.get("name")) for out in cell.outputs]
+        cut = [a for a, b in zip(kinds, kinds[1:]) if a == b and a[0] == "stream"]
+        assert not cut, cell.source[:80]
+
+
 def run_records(built_book: Path) -> list[nbformat.NotebookNode]:
     folder = built_book.parent / ".framework_notebooks" / "runs"
     return [nbformat.read(path, as_version=4) for path in sorted(folder.glob("*.ipynb"))]

@@ -347,6 +347,28 @@ def test_kernels_run_with_fixed_math_threads_and_hash_seed():
     assert env["PYTHONHASHSEED"] == "0" and env["PATH"] == "/bin"
 
 
+def test_a_print_cut_by_the_kernel_is_joined_into_the_text_it_printed():
+    out = nbformat.v4.new_output
+    cell = nbformat.v4.new_code_cell("print('a: 1'); print('b: 2'); show(); print('c')")
+    cell.outputs = [
+        out("stream", name="stdout", text="a: 1"),  # cut inside a line
+        out("stream", name="stdout", text="\nb: 2\n"),
+        out("stream", name="stderr", text="careful\n"),
+        out("display_data", data={"text/plain": "figure"}),
+        out("stream", name="stdout", text="c\n"),
+    ]
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("x"), cell])
+    execute.merge_streams(notebook)
+    outputs = notebook.cells[1].outputs
+    assert [(o.output_type, o.get("name"), o.get("text")) for o in outputs] == [
+        ("stream", "stdout", "a: 1\nb: 2\n"),
+        ("stream", "stderr", "careful\n"),
+        ("display_data", None, None),
+        ("stream", "stdout", "c\n"),  # not moved past the figure
+    ]
+    nbformat.validate(notebook)
+
+
 def test_the_cache_keeps_runs_by_key_and_prunes_those_no_page_uses(tmp_path):
     cache = execute.RunCache(tmp_path / "runs")
     notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1")])

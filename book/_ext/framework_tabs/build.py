@@ -113,6 +113,8 @@ def run_settings_key(run_settings: Settings) -> dict:
         "threads": run_settings.threads,
         "timeout": run_settings.timeout,
         "allow_errors": run_settings.allow_errors,
+        # how a run's outputs are recorded (a record made before this was, runs again)
+        "streams": "merged",  # execute.merge_streams
     }
 
 

@@ -119,6 +119,34 @@ def write_if_changed(path: Path, text: str) -> bool:
     return True
 
 
+def merge_streams(notebook: NotebookNode) -> None:
+    """Join each run of stream outputs of one name (stdout, stderr) into one, text as is.
+
+    The kernel sends what a cell prints in pieces, cut wherever its output thread happened
+    to flush, even inside a line: one run of a cell may give "a: 1" and "\nb: 2\n" where
+    another gives one piece. MyST-NB, merging the pieces for the page, ends each piece with
+    a newline of its own, so a cut inside a line would show as an empty line that the next
+    run does not have. Joined here, the page and the downloaded notebook show the text the
+    cell printed, however it was cut.
+    """
+    for cell in notebook.cells:
+        if cell.cell_type != "code":
+            continue
+        merged = []
+        for output in cell.get("outputs", []):
+            previous = merged[-1] if merged else None
+            if (
+                output.get("output_type") == "stream"
+                and previous is not None
+                and previous.get("output_type") == "stream"
+                and previous.get("name") == output.get("name")
+            ):
+                previous["text"] += output.get("text", "")
+            else:
+                merged.append(output)
+        cell.outputs = merged
+
+
 def run(job: Job, settings: Settings) -> Outcome:
     """Execute one notebook in a fresh kernel of its own."""
     from nbclient import NotebookClient
@@ -155,6 +183,7 @@ def run(job: Job, settings: Settings) -> Outcome:
                 f"{traceback.format_exc()}{where}",
                 f"{type(error).__name__}: {error}",
             )
+    merge_streams(notebook)
     return Outcome(job, notebook, time.perf_counter() - start)
 
 

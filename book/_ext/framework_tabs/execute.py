@@ -14,6 +14,8 @@ from pathlib import Path
 import nbformat
 from nbformat import NotebookNode
 
+from .notebooks import join_streams
+
 # The variables through which the math libraries of the three frameworks pick their number of
 # threads (OpenMP for MXNet and MindSpore's CPU kernels, MKL and OpenBLAS under numpy and
 # PyTorch). Left alone, each takes every core, and the order of a sum then depends on the
@@ -120,7 +122,7 @@ def write_if_changed(path: Path, text: str) -> bool:
 
 
 def merge_streams(notebook: NotebookNode) -> None:
-    """Join each run of stream outputs of one name (stdout, stderr) into one, text as is.
+    r"""Join each run of stream outputs of one name (stdout, stderr) into one, text as is.
 
     The kernel sends what a cell prints in pieces, cut wherever its output thread happened
     to flush, even inside a line: one run of a cell may give "a: 1" and "\nb: 2\n" where
@@ -130,21 +132,8 @@ def merge_streams(notebook: NotebookNode) -> None:
     cell printed, however it was cut.
     """
     for cell in notebook.cells:
-        if cell.cell_type != "code":
-            continue
-        merged = []
-        for output in cell.get("outputs", []):
-            previous = merged[-1] if merged else None
-            if (
-                output.get("output_type") == "stream"
-                and previous is not None
-                and previous.get("output_type") == "stream"
-                and previous.get("name") == output.get("name")
-            ):
-                previous["text"] += output.get("text", "")
-            else:
-                merged.append(output)
-        cell.outputs = merged
+        if cell.cell_type == "code":
+            cell.outputs = join_streams(cell.get("outputs", []))
 
 
 def run(job: Job, settings: Settings) -> Outcome:

@@ -228,9 +228,16 @@ def _all_equal(outputs: Iterable[list]) -> bool:
 
 def _comparable(outputs: list) -> list:
     """Outputs as the page shows them: streams joined, execution counts left out."""
+    return join_streams(
+        [{k: v for k, v in out.items() if k != "execution_count"} for out in outputs]
+    )
+
+
+def join_streams(outputs: list) -> list:
+    """The outputs with each run of stream outputs of one name (stdout, stderr) joined into
+    one, the text as it came; nothing else moves. The outputs given are left as they are."""
     joined: list = []
     for output in outputs:
-        output = {k: v for k, v in output.items() if k != "execution_count"}
         previous = joined[-1] if joined else None
         if (
             output.get("output_type") == "stream"
@@ -238,9 +245,10 @@ def _comparable(outputs: list) -> list:
             and previous.get("output_type") == "stream"
             and previous.get("name") == output.get("name")
         ):
-            previous["text"] = previous["text"] + output["text"]
-            continue
-        joined.append(output)
+            joined[-1] = copy.copy(previous)
+            joined[-1]["text"] = previous["text"] + output.get("text", "")
+        else:
+            joined.append(output)
     return joined
 
 

@@ -131,12 +131,12 @@ def collapse_heap() -> int:
     return done
 
 
-def send(sock: socket.socket, message: dict, fds: list[int] | None = None) -> None:
+def send(sock: socket.socket, message: dict, fds: list[int] | None = None, flags: int = 0) -> None:
     data = json.dumps(message).encode()
     if fds:
-        socket.send_fds(sock, [data], fds)
+        socket.send_fds(sock, [data], fds, flags)
     else:
-        sock.send(data)
+        sock.send(data, flags)
 
 
 class _Conversation:
@@ -145,6 +145,7 @@ class _Conversation:
     def __init__(self, sock: socket.socket) -> None:
         self.sock = sock
         self.children: set[int] = set()
+        self.stalled = False  # it stopped reading what we tell it: see _say
 
 
 def serve(
@@ -199,6 +200,9 @@ def serve(
                 for other in talks.values():
                     _end(other, owners)
                 return
+        for talk in [t for t in talks.values() if t.stalled]:
+            del talks[talk.sock.fileno()]
+            _end(talk, owners)
     for talk in talks.values():
         _end(talk, owners)
 
@@ -249,8 +253,18 @@ def _answer(talk: _Conversation, data: bytes, fds: list[int], owners: dict) -> s
 
 
 def _say(talk: _Conversation, message: dict) -> None:
+    """Tell a grader something, without ever waiting for it.
+
+    One factory serves every grader of the service, so a grader that stops reading (stopped
+    with Ctrl-Z, say) must not stop the others: a message that does not fit in its socket's
+    queue (hundreds of unread messages, where a grader has a few jobs in flight) ends its
+    conversation, which takes its kernels with it. The grader, if it wakes, sees its
+    connection closed and grades what was in flight on factories of its own.
+    """
     try:
-        send(talk.sock, message)
+        send(talk.sock, message, flags=socket.MSG_DONTWAIT)
+    except BlockingIOError:
+        talk.stalled = True
     except OSError:  # the grader is gone; its end of the socket tells the loop
         pass
 

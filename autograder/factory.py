@@ -69,6 +69,7 @@ BASE_MODULES = (
     "pmcheck.tying",
     "pmcheck.deferred",
     "pmcheck.calls",
+    "autograder.mindspore_spin",
 )
 FRAMEWORK_MODULES = {"pytorch": ("torch",), "mxnet": ("mxnet",), "mindspore": ("mindspore",)}
 MAX_MESSAGE = 1 << 16

@@ -214,8 +214,15 @@ def launcher_argv(
     if channel_fd is not None:
         argv += ["--channel-fd", str(channel_fd)]
     # No history database: a graded kernel runs once, and IPython's database costs each
-    # kernel a SQLite file and a thread of its own.
-    return argv + ["--", "-f", "{connection_file}", "--HistoryManager.enabled=False"]
+    # kernel a SQLite file and a thread of its own. MindSpore's runtime thread sleeps when
+    # idle instead of spinning (mindspore_spin.py).
+    return argv + [
+        "--",
+        "-f",
+        "{connection_file}",
+        "--HistoryManager.enabled=False",
+        "--IPKernelApp.extensions=['autograder.mindspore_spin']",
+    ]
 
 
 def _launcher_env() -> dict[str, str]:

@@ -365,6 +365,9 @@ def main(argv: list[str] | None = None) -> None:
             raise RuntimeError(
                 f"{threads()} threads run after the imports; forking would " "not be safe"
             )
+        from autograder.warm_app import remember_modules  # imported by preload
+
+        remember_modules()  # for each kernel's debugger, read once here (warm_app.py)
         gc.collect()
         gc.freeze()  # the children's garbage collections leave the factory's pages shared
         collapse_heap()

@@ -199,6 +199,12 @@ def test_warm_kernels_compute_in_every_framework_without_a_word_on_stderr(tmp_pa
         "print(f(ms.Tensor(np.ones(3, np.float32))).asnumpy().tolist())",
         # the kernel's extension capped MindSpore's idle spin after the cell above
         "import sys\nprint(sys.modules['autograder.mindspore_spin'].tamed)",
+        # the modules' lists a warm kernel takes from its factory (warm_app.py) hold torch,
+        # and %reset's aggressive mode still unloads a module imported after the start
+        "kernel = get_ipython().kernel\nimport tabnanny, torch\n"
+        "print(type(kernel).__name__, torch.__file__ in kernel._kernel_modules)\n"
+        "get_ipython().reset(new_session=False, aggressive=True)\n"
+        "import sys\nprint('tabnanny' in sys.modules, 'torch' in sys.modules)",
     ]
     factory = KernelFactory.start(["pytorch", "mxnet", "mindspore"], tmp_path / "factory.log")
     try:
@@ -217,5 +223,6 @@ def test_warm_kernels_compute_in_every_framework_without_a_word_on_stderr(tmp_pa
     assert execution.problems == []
     outputs = [[(o.output_type, o.get("name"), o.get("text")) for o in c.outputs] for c in nb.cells]
     assert outputs == [[("stream", "stdout", "[2.0, 2.0, 2.0]\n")]] * 3 + [
-        [("stream", "stdout", "True\n")]
+        [("stream", "stdout", "True\n")],
+        [("stream", "stdout", "WarmKernel True\nculling sys module...\nFalse True\n")],
     ]

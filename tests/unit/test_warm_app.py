@@ -1,7 +1,11 @@
-"""The warm kernel's settings: what its command line says, read without ipykernel's parser."""
+"""The warm kernel's settings, read without ipykernel's parser, and its lists of modules."""
 
 from __future__ import annotations
 
+import sys
+import types
+
+from autograder import warm_app
 from autograder.kernel import Limits, Scratch, launcher_argv
 from autograder.warm_app import WarmKernelApp, kernel_config
 
@@ -29,3 +33,39 @@ def test_the_app_takes_its_settings_from_config_alone():
     app = WarmKernelApp(config=kernel_config(["-f", "/run/c.json"]))
     app.parse_command_line(["--IPKernelApp.connection_file=/elsewhere.json"])
     assert app.connection_file == "/run/c.json"
+
+
+def _module(monkeypatch, name: str) -> None:
+    module = types.ModuleType(name)
+    module.__file__ = f"/nowhere/{name}.py"
+    monkeypatch.setitem(sys.modules, name, module)
+
+
+def test_the_factorys_module_lists_are_what_a_kernel_would_read(monkeypatch):
+    """A forked kernel takes both lists of modules from the factory, plus what came since."""
+    monkeypatch.setattr(warm_app, "_remembered", None)
+    _module(monkeypatch, "autograder_test_old")
+    warm_app.remember_modules()
+    assert warm_app.module_files() is warm_app._remembered[0]  # nothing new: no copy
+    assert warm_app.module_names() is warm_app._remembered[1]
+    _module(monkeypatch, "autograder_test_new")  # imported after the fork
+
+    def as_read():
+        files = [m.__file__ for m in sys.modules.copy().values() if getattr(m, "__file__", None)]
+        return files, set(sys.modules.keys())
+
+    assert (warm_app.module_files(), warm_app.module_names()) == as_read()
+    assert warm_app.module_files()[-1] == "/nowhere/autograder_test_new.py"
+    monkeypatch.delitem(sys.modules, "autograder_test_old")
+    monkeypatch.delitem(sys.modules, "autograder_test_new")  # fewer than remembered
+    assert (warm_app.module_files(), warm_app.module_names()) == as_read()
+    assert "autograder_test_old" not in warm_app.module_names()
+
+
+def test_while_ipykernel_lists_modules_it_reads_none():
+    import ipykernel.ipkernel
+
+    with warm_app._no_modules_in(ipykernel.ipkernel):
+        assert ipykernel.ipkernel.sys.modules == {}
+        assert ipykernel.ipkernel.sys.version == sys.version  # the rest of sys, as it is
+    assert ipykernel.ipkernel.sys is sys

@@ -68,6 +68,12 @@ class _Client(NotebookClient):
         self.payloads: dict[int, list] = {}
         self.payload_size = 0
 
+    async def async_execute_cell(self, cell, cell_index, *args, **kwargs):
+        # fail closed: a sandboxed kernel runs no cell before its /run is sealed
+        if getattr(self.km.provisioner, "sealed", True) is not True:
+            raise RuntimeError("the sandbox's /run was not sealed; no cell may run")
+        return await super().async_execute_cell(cell, cell_index, *args, **kwargs)
+
     async def async_start_new_kernel(self, **kwargs) -> None:
         await super().async_start_new_kernel(**kwargs)
         # kept to read the exit status after nbclient has cleaned up the manager

@@ -1,0 +1,71 @@
+"""The grader's side of a kernel: message dates read as jupyter_client reads them, and
+no cell sent to a sandboxed kernel whose /run is not sealed."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import types
+import warnings
+
+import nbformat
+import pytest
+from jupyter_client.jsonutil import extract_dates as theirs
+
+from autograder.kernel import extract_dates as ours
+
+HEADERS = [
+    {"msg_id": "a1b2", "date": "2026-12-03T07:45:12.123456Z", "version": "5.3"},
+    {"date": "2026-12-03T07:45:12Z", "session": "2026-12-03"},  # a date, and only a day
+    {"date": "2026-12-03T07:45:12.1+01:00"},
+    {"date": "2026-12-03T07:45:12.123-0530"},
+    {"nested": [{"date": "2026-12-03T07:45:12.000001+00:00"}, ("x", 3, None)]},
+    {"date": "2026-13-03T07:45:12Z"},  # matches the pattern, is no date: theirs raises
+    {"not a date": "07:45", "number": 1.5, "flag": True, "empty": {}},
+]
+
+
+@pytest.mark.parametrize("header", HEADERS)
+def test_the_same_dates_as_jupyter_client(header):
+    try:
+        expected = theirs(header)
+    except ValueError:
+        with pytest.raises(ValueError):
+            ours(header)
+        return
+    assert ours(header) == expected
+    for mine, its in zip(_dates(ours(header)), _dates(expected), strict=True):
+        assert mine.utcoffset() == its.utcoffset()
+
+
+def test_a_naive_date_is_left_to_jupyter_client_which_warns():
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        date = ours({"date": "2026-12-03T07:45:12.5"})["date"]
+    assert date.tzinfo is not None and any("naive" in str(w.message) for w in caught)
+
+
+def _dates(obj) -> list[datetime.datetime]:
+    if isinstance(obj, dict):
+        return [d for value in obj.values() for d in _dates(value)]
+    if isinstance(obj, list):
+        return [d for item in obj for d in _dates(item)]
+    return [obj] if isinstance(obj, datetime.datetime) else []
+
+
+def test_the_same_pattern_as_jupyter_client():
+    from jupyter_client.jsonutil import ISO8601_PAT
+
+    from autograder.kernel import _ISO8601
+
+    assert _ISO8601.pattern == ISO8601_PAT.pattern
+
+
+def test_no_cell_runs_in_a_sandbox_whose_run_was_not_sealed():
+    from autograder.execute import _Client
+    from autograder.kernel import Limits
+
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1 + 1")])
+    km = types.SimpleNamespace(provisioner=types.SimpleNamespace(sealed=False))
+    with pytest.raises(RuntimeError, match="not sealed"):
+        asyncio.run(_Client(nb, km, Limits()).async_execute_cell(nb.cells[0], 0))

@@ -3,7 +3,9 @@
 autograder/mindspore_spin.py caps the spin of MindSpore's worker threads in graded kernels
 (it reads one field of MindSpore's own layout). Here a fresh interpreter runs operations,
 watches the actor threads' CPU time through one idle second as MindSpore ships and then
-tamed, and checks the results before and after each idle second.
+tamed, and checks the results before and after each idle second. Another one runs its
+first operations in a "cell" watched by the extension, as a kernel does, and its actor
+thread is capped while the cell runs, not only after it.
 """
 
 from __future__ import annotations
@@ -17,8 +19,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
-PROBE = """
-import json, os, time
+COMMON = """
+import json, os, time, types
 import numpy as np
 import mindspore as ms
 from mindspore import nn
@@ -48,7 +50,9 @@ def idle():
     start = actor_cpu()
     time.sleep(1.0)
     return actor_cpu() - start
+"""
 
+AS_SHIPPED_THEN_TAMED = """
 report = {"before_any_operation": mindspore_spin.tame(), "right": [right()]}
 report["idle_as_shipped"] = idle()
 report["right"].append(right())
@@ -59,10 +63,28 @@ report["right"].append(right())
 print(json.dumps(report))
 """
 
+IN_A_CELL = """
+class Events:
+    def register(self, event, callback):
+        setattr(self, event, callback)
 
-def test_a_tamed_actor_thread_sleeps_when_idle_and_still_computes():
+    def unregister(self, event, callback):
+        setattr(self, event, None)
+
+shell = types.SimpleNamespace(user_ns={"ms": ms}, events=Events())
+mindspore_spin.load_ipython_extension(shell)
+shell.events.pre_run_cell(types.SimpleNamespace(raw_cell="net = nn.Dense(4, 1)"))
+correct = [right() for _ in range(5)]  # the cell: the pool is made at its first operation
+during = actor_cpu()
+shell.events.post_run_cell(None)
+print(json.dumps({"right": correct, "during": during, "tamed": mindspore_spin.tamed,
+                  "unregistered": shell.events.post_run_cell is None}))
+"""
+
+
+def probe(code: str) -> dict:
     result = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(PROBE)],
+        [sys.executable, "-c", textwrap.dedent(COMMON) + textwrap.dedent(code)],
         cwd=ROOT,
         env={**os.environ, "GLOG_v": "3"},
         capture_output=True,
@@ -70,7 +92,11 @@ def test_a_tamed_actor_thread_sleeps_when_idle_and_still_computes():
         timeout=120,
     )
     assert result.returncode == 0, result.stderr
-    report = json.loads(result.stdout)
+    return json.loads(result.stdout)
+
+
+def test_a_tamed_actor_thread_sleeps_when_idle_and_still_computes():
+    report = probe(AS_SHIPPED_THEN_TAMED)
     assert report["before_any_operation"] is None  # no thread pool until the first operation
     assert report["tame"] is True
     assert report["right"] == [True] * 4
@@ -78,6 +104,14 @@ def test_a_tamed_actor_thread_sleeps_when_idle_and_still_computes():
     # it sleeps within a hundred yields.
     assert report["idle_as_shipped"] > 0.02, report
     assert report["idle_tamed"] < 0.005, report
+
+
+def test_the_extension_caps_the_spin_while_the_first_operations_run():
+    report = probe(IN_A_CELL)
+    assert report["right"] == [True] * 5
+    assert report["tamed"] is True and report["unregistered"]
+    # As shipped, the actor thread spins for tens of milliseconds of CPU in such a cell.
+    assert report["during"] < 0.01, report
 
 
 def test_another_version_of_mindspore_is_left_alone(monkeypatch):

@@ -217,7 +217,7 @@ def parser() -> argparse.ArgumentParser:
         type=_positive_int,
         default=None,
         metavar="N",
-        help="notebooks graded at once (default: two per core with the warm "
+        help="notebooks graded at once (default: three per core with the warm "
         "kernel factory, else one per core)",
     )
     sub.add_argument(

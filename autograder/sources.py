@@ -123,6 +123,8 @@ def _version(exercise: Exercise, page: NotebookNode, framework: str) -> Notebook
         )
         made["id"] = _cell_id(exercise.name, metadata, index)
         cells.append(made)
+    # before the notebook is made: nbformat would first warn of the repeated cell id
+    _check_unique_grade_ids(cells, f"{exercise.path.name} ({FRAMEWORK_NAMES[framework]})")
     nb = nbformat.v4.new_notebook(
         cells=cells,
         metadata={
@@ -132,7 +134,6 @@ def _version(exercise: Exercise, page: NotebookNode, framework: str) -> Notebook
             "autograder": {"exercise": exercise.name, "framework": framework},
         },
     )
-    _check_unique_grade_ids(nb, f"{exercise.path.name} ({FRAMEWORK_NAMES[framework]})")
     return nb
 
 
@@ -179,9 +180,9 @@ def _cell_id(exercise: str, metadata: dict, index: int) -> str:
     return "cell-" + hashlib.sha1(f"{exercise}:{index}".encode()).hexdigest()[:12]
 
 
-def _check_unique_grade_ids(nb: NotebookNode, where: str) -> None:
+def _check_unique_grade_ids(cells: list[NotebookNode], where: str) -> None:
     seen = set()
-    for cell in nb.cells:
+    for cell in cells:
         grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
         if grade_id is None:
             continue

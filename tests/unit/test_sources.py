@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import textwrap
+import warnings
 
 import pytest
 
@@ -103,7 +104,9 @@ def _exercise(tmp_path, body: str) -> Exercise:
     ],
 )
 def test_a_mistake_in_a_source_is_one_line_naming_it(tmp_path, body, words):
-    with pytest.raises(CourseError, match=None) as error:
+    # the one line only: no warning of nbformat's before it
+    with warnings.catch_warnings(), pytest.raises(CourseError, match=None) as error:
+        warnings.simplefilter("error")
         build(_exercise(tmp_path, body))
     assert words in str(error.value) and "demo.md" in str(error.value)
     assert "\n" not in str(error.value)

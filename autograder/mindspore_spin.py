@@ -125,6 +125,11 @@ def tame(spin_count: int = SPIN_COUNT) -> bool | None:
     return True if found.capped(pool, spin_count) else None
 
 
+#: A module's own dictionary, and a class's ``__module__``, read past any override.
+_MODULE_DICT = types.ModuleType.__dict__["__dict__"].__get__
+_CLASS_MODULE = type.__dict__["__module__"].__get__
+
+
 class _Watcher:
     """While a cell runs that may use MindSpore, caps the spin as soon as the pool exists."""
 
@@ -134,7 +139,10 @@ class _Watcher:
         self.thread: threading.Thread | None = None
 
     def before(self, info=None) -> None:
-        if "mindspore" not in sys.modules or not self._may_use_mindspore(info):
+        try:
+            if "mindspore" not in sys.modules or not self._may_use_mindspore(info):
+                return
+        except Exception:  # noqa: BLE001 -- a learner's cell must never see this module fail
             return
         self.stop.clear()
         self.thread = threading.Thread(target=self._look, name="mindspore-spin", daemon=True)
@@ -155,12 +163,20 @@ class _Watcher:
             self.shell.events.unregister("post_run_cell", self.after)
 
     def _may_use_mindspore(self, info) -> bool:
-        if "mindspore" in (getattr(info, "raw_cell", None) or ""):
+        """Does the cell name MindSpore, or the namespace hold a module or object of it?
+
+        Runs no code of the learner's: the names are read from the module's and the class's
+        own dictionaries (no ``__getattr__``, property or ``__class__`` of theirs is called).
+        """
+        source = getattr(info, "raw_cell", None)
+        if type(source) is str and "mindspore" in source:
             return True
         for value in list(self.shell.user_ns.values()):
-            name = value.__name__ if isinstance(value, types.ModuleType) else None
-            name = name or getattr(value, "__module__", None)
-            if isinstance(name, str) and name.startswith("mindspore"):
+            if type(value) is types.ModuleType:
+                name = _MODULE_DICT(value).get("__name__")
+            else:
+                name = _CLASS_MODULE(type(value))
+            if type(name) is str and name.startswith("mindspore"):
                 return True
         return False
 

@@ -4,6 +4,13 @@ A flag is not a verdict: verdicts are decided outside the kernel, where none of 
 change them. But an answer that installs IPython hooks, edits ``sys.modules``, traces,
 walks frames or calls into C has no business doing so in this course, and an instructor
 wants to look at it.
+
+One cheat does earn points, and the flags are what shows it: an answer that replaces the
+probe (or imitates its messages) and reports data it computed some other way, e.g. a
+tied network simulated in numpy with the checker's own formulas. The grader can check
+that the data is right, not that a framework computed it. Such an answer has to reach the
+checker (``pmcheck``), the kernel's display or messaging, replace a module's attribute or
+run code built at run time (``exec``), and each of those is flagged.
 """
 
 from __future__ import annotations
@@ -36,6 +43,15 @@ _NAMES = {
     "gc": "the garbage collector (gc)",
     "types.CodeType": "code objects",
     "types.FunctionType": "code objects",
+    "pmcheck": "the checker's internals (pmcheck)",
+    "display": "IPython's display",
+    "publish_display_data": "IPython's display",
+    "ipykernel": "the kernel's messaging",
+    "jupyter_client": "the kernel's messaging",
+    "zmq": "the kernel's messaging",
+    "exec": "code built at run time (exec)",
+    "eval": "code built at run time (eval)",
+    "compile": "code built at run time (compile)",
 }
 #: Attributes flagged wherever they appear (frames, code objects, closures).
 _ATTRIBUTES = {
@@ -50,8 +66,17 @@ _ATTRIBUTES = {
     "__globals__": "function globals",
     "__closure__": "closures",
     "__subclasses__": "class internals",
+    "probe_cell": "the probe (probe_cell)",
+    "send_raw": "the kernel's messaging",
+    "iopub_socket": "the kernel's messaging",
+    "display_pub": "IPython's display",
+    "_repr_mimebundle_": "a rich-display hook",
+    "_ipython_display_": "a rich-display hook",
 }
-_SHOWN = 3
+#: Strings flagged where they occur in an answer: module names, and the checker's names.
+_MODULE_STRINGS = ("sys", "builtins", "ctypes", "gc", "inspect", "importlib", "pmcheck")
+_NAMED_STRINGS = ("pmcheck", "autograder")
+_SHOWN = 4  #: reasons named in a flag's line
 
 
 @dataclass(frozen=True)
@@ -63,33 +88,92 @@ class Flag:
     found: tuple[tuple[int, str], ...]  #: (line, what)
 
     def __str__(self) -> str:
-        shown = ", ".join(f"{what} (line {line})" for line, what in self.found[:_SHOWN])
-        more = f" and {len(self.found) - _SHOWN} more" if len(self.found) > _SHOWN else ""
+        lines: dict[str, list[int]] = {}  # each reason once, in the order it first appears
+        for line, what in self.found:
+            lines.setdefault(what, []).append(line)
+        reasons = list(lines.items())
+        shown = ", ".join(
+            f"{what} (line{'s' if len(at) > 1 else ''} {', '.join(map(str, at))})"
+            for what, at in reasons[:_SHOWN]
+        )
+        more = f" and {len(reasons) - _SHOWN} more" if len(reasons) > _SHOWN else ""
         return f"{self.notebook}.ipynb: review {self.answer}: it uses {shown}{more}"
 
 
 def machinery_flags(nb: NotebookNode, notebook: str) -> list[Flag]:
     """One flag per answer cell of ``nb`` that touches the machinery."""
+    code = [cell for cell in nb.cells if cell.cell_type == "code"]
+    modules = frozenset().union(*(imported_names(cell.source) for cell in code))
     flags = []
-    for cell in nb.cells:
-        if cell.cell_type == "code" and is_answer(cell):
-            found = uses(cell.source)
+    for cell in code:
+        if is_answer(cell):
+            found = uses(cell.source, modules)
             if found:
                 flags.append(Flag(notebook, grade_id(cell) or "?", tuple(found)))
     return flags
 
 
-def uses(source: str) -> list[tuple[int, str]]:
-    """(line, what) for each flagged use in ``source``; nothing for code that does not parse."""
+def uses(source: str, modules: frozenset[str] = frozenset()) -> list[tuple[int, str]]:
+    """(line, what) for each flagged use in ``source``; nothing for code that does not parse.
+
+    ``modules``: the names the notebook binds to modules by importing them; an answer that
+    assigns to an attribute of one (``probing.probe_cell = ...``) is flagged.
+    """
     try:
         tree = ast.parse(source)
     except (SyntaxError, ValueError):
         return []
+    modules = modules | imported_names(source)
     found: dict[tuple[int, str], None] = {}
     for node in ast.walk(tree):
-        for what in _flagged(node):
+        for what in _flagged(node) + _patches(node, modules):
             found[(getattr(node, "lineno", 0), what)] = None
     return sorted(found)
+
+
+def imported_names(source: str) -> frozenset[str]:
+    """The names ``source`` binds by importing (``import a.b`` binds ``a``)."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return frozenset()
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            for alias in node.names:
+                names.add(alias.asname or alias.name.split(".")[0])
+    return frozenset(names)
+
+
+def _patches(node: ast.AST, modules: frozenset[str]) -> list[str]:
+    """A module's attribute replaced or deleted, by assignment or by setattr/delattr."""
+    if isinstance(node, (ast.Assign, ast.Delete)):
+        targets = node.targets
+    elif isinstance(node, (ast.AugAssign, ast.AnnAssign)):
+        targets = [node.target]
+    elif (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id in ("setattr", "delattr")
+        and node.args
+        and isinstance(node.args[0], ast.Name)
+        and node.args[0].id in modules
+    ):
+        return [f"a module's attribute replaced ({node.func.id} on {node.args[0].id})"]
+    else:
+        return []
+    found = []
+    for target in targets:
+        for part in ast.walk(target):
+            if isinstance(part, ast.Attribute) and _root(part) in modules:
+                found.append(f"a module's attribute replaced ({_dotted(part)})")
+    return found
+
+
+def _root(node: ast.AST) -> str | None:
+    while isinstance(node, ast.Attribute):
+        node = node.value
+    return node.id if isinstance(node, ast.Name) else None
 
 
 def _flagged(node: ast.AST) -> list[str]:
@@ -107,12 +191,15 @@ def _flagged(node: ast.AST) -> list[str]:
         return []
     if isinstance(node, ast.Name) and node.id in _NAMES:
         return [_NAMES[node.id]]
-    if (
-        isinstance(node, ast.Constant)
-        and isinstance(node.value, str)
-        and node.value in ("sys", "builtins", "ctypes", "gc", "inspect", "importlib")
-    ):
-        return [f"the module name {node.value!r} as a string"]
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name in _ATTRIBUTES:
+        return [_ATTRIBUTES[node.name]]
+    if isinstance(node, ast.keyword) and node.arg == "raw":
+        return ["raw display output (raw=...)"]
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        if node.value in _MODULE_STRINGS:
+            return [f"the module name {node.value!r} as a string"]
+        if any(name in node.value for name in _NAMED_STRINGS):
+            return ["the checker's names in a string"]
     return []
 
 

@@ -217,6 +217,46 @@ CHEATS = [
 ]
 CASES = [(cheat, framework) for cheat in CHEATS for framework in cheat.frameworks]
 
+#: The one forgery that earns points: Part A without any network, the probe replaced by one
+#: that reports a tied network simulated in numpy with the checker's own formulas. The grader
+#: can check that the data is right, not that a framework computed it; what the forger must
+#: use to get there is flagged (``autograder/review.py``).
+SIMULATED_NETWORK = """\
+import numpy as np
+from pmcheck import probing, tying, wire
+from pmcheck.frameworks import get
+
+
+def _simulated(request):
+    spec, rng = request["spec"], np.random.default_rng()
+    shapes = [(spec["h"], spec["d"]), (spec["h"], spec["h"]), (spec["h"], spec["h"]), (1, spec["h"])]
+    weights = [rng.normal(size=shape) for shape in shapes]
+    biases = [rng.normal(size=shape[0]) for shape in shapes]
+    weights[2], biases[2] = weights[1], biases[1]
+    X = np.asarray(spec["X"])
+    first, second = tying.per_use_gradients(weights, biases, X)
+    return {
+        "length": tying.expected_length(get(request["framework"])),
+        "before": [list(s) for s in shapes], "after": [list(s) for s in shapes],
+        "weights": weights, "biases": biases, "output": tying._forward(weights, biases, X),
+        "same": True, "seen": spec["value"],
+        "gradient": first + second if spec["gradient"] else None,
+    }
+
+
+def _forged(nonce, requests, namespace):
+    for index, request in enumerate(wire.loads(requests)):
+        data = wire.dumps(_simulated(request))
+        display({probing.MIME: {"nonce": nonce, "index": index, "data": data}}, raw=True)
+
+
+probing.probe_cell = _forged
+
+
+def make_tied_net(d, h):
+    raise NotImplementedError
+"""
+
 
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
@@ -235,6 +275,12 @@ def graded(tmp_path_factory):
         for relative, text in cheat.files:
             (path.parent / relative).parent.mkdir(parents=True, exist_ok=True)
             (path.parent / relative).write_text(text)
+    for framework in FRAMEWORKS:
+        name = f"tying_{framework}"
+        nb = with_answers(
+            course.solution_submission("tying", name), {"answer_make_tied_net": SIMULATED_NETWORK}
+        )
+        course.submit(f"simulated-network-{framework}", "tying", name, nb)
     return {result.student: result for result in course.grade("tying")}
 
 
@@ -261,7 +307,16 @@ FLAGGED = {
 @pytest.mark.parametrize("framework", FRAMEWORKS)
 def test_honest_submissions_in_the_batch_get_full_marks(graded, framework):
     result = graded[f"honest-{framework}"]
-    assert (result.score, result.problems) == (result.max_score, [])
+    assert (result.score, result.problems, result.flags) == (result.max_score, [], [])
+
+
+@pytest.mark.parametrize("framework", FRAMEWORKS)
+def test_a_probe_that_reports_a_simulated_network_is_flagged(graded, framework):
+    result = graded[f"simulated-network-{framework}"]
+    (flag,) = result.flags
+    assert "review answer_make_tied_net" in flag, flag
+    for what in ("the checker's internals (pmcheck)", "a module's attribute replaced"):
+        assert what in flag, flag
 
 
 @pytest.mark.parametrize(

@@ -69,3 +69,38 @@ def test_while_ipykernel_lists_modules_it_reads_none():
         assert ipykernel.ipkernel.sys.modules == {}
         assert ipykernel.ipkernel.sys.version == sys.version  # the rest of sys, as it is
     assert ipykernel.ipkernel.sys is sys
+
+
+def test_the_spin_watcher_runs_no_code_of_the_learners_to_look_at_their_namespace():
+    """It reads module and class names past any property, ``__getattr__`` or ``__class__``."""
+    import types
+
+    from autograder import mindspore_spin
+
+    class Meta(type):
+        @property
+        def __module__(cls):
+            raise AssertionError("the metaclass's property ran")
+
+    class Trap(metaclass=Meta):
+        @property
+        def __class__(self):
+            raise AssertionError("__class__ ran")
+
+        def __getattr__(self, name):
+            raise AssertionError("__getattr__ ran")
+
+    class Module(types.ModuleType):
+        def __getattribute__(self, name):
+            raise AssertionError("the module's __getattribute__ ran")
+
+    class Mindspore:  # an object of MindSpore's, as far as its class says
+        pass
+
+    Mindspore.__module__ = "mindspore.common.tensor"
+    shell = types.SimpleNamespace(user_ns={"trap": Trap(), "module": Module("m"), "np": types})
+    watcher = mindspore_spin._Watcher(shell)
+    assert watcher._may_use_mindspore(types.SimpleNamespace(raw_cell="x = 1")) is False
+    shell.user_ns["tensor"] = Mindspore()
+    assert watcher._may_use_mindspore(None) is True
+    assert watcher._may_use_mindspore(types.SimpleNamespace(raw_cell="import mindspore")) is True

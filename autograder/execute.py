@@ -162,12 +162,12 @@ async def run_notebook(
     except asyncio.TimeoutError:
         stopped = f"stopped after {limits.notebook_timeout:g} s, the limit for one notebook"
     except DeadKernelError:
-        stopped = _death_reason(client.process, scratch, limits)
+        stopped = _death_reason(client.process, scratch, limits, _ran(km))
     except FactoryLost as error:
         stopped, lost = f"the kernel failed: {error}", True
     except Exception as error:  # noqa: BLE001 -- any failure is the submission's problem line
         if client.process is None or client.process.poll() is not None:
-            stopped = _death_reason(client.process, scratch, limits)
+            stopped = _death_reason(client.process, scratch, limits, _ran(km))
         else:
             stopped = f"the kernel failed: {type(error).__name__}: {_one_line(str(error))}"
     finally:
@@ -195,7 +195,14 @@ async def run_notebook(
     return Execution(nb, problems, client.payloads, lost)
 
 
-def _death_reason(process, scratch: Scratch, limits: Limits) -> str:
+def _ran(km) -> bool:
+    """Did the kernel get to run the learner's code (a sandboxed one: was /run sealed)?"""
+    return getattr(km.provisioner, "sealed", False) is True
+
+
+def _death_reason(process, scratch: Scratch, limits: Limits, ran: bool = False) -> str:
+    """Why the kernel stopped. ``ran``: it ran the learner's code, so an exit status that
+    would mean the sandbox failed is the learner's own, and the log is theirs to write."""
     try:
         code = process.wait(timeout=5) if process is not None else None
     except subprocess.TimeoutExpired:
@@ -203,7 +210,7 @@ def _death_reason(process, scratch: Scratch, limits: Limits) -> str:
     if code is None:
         tail = scratch.log_tail()
         return "the kernel died" + (f" ({tail})" if tail else "")
-    if code == SANDBOX_FAILED:
+    if code == SANDBOX_FAILED and not ran:
         tail = scratch.log_tail(1)
         return "the sandbox could not start the kernel" + (f" ({tail})" if tail else "")
     # a negative status is the signal itself (our launcher dies of the kernel's signal);

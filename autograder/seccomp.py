@@ -17,6 +17,7 @@ SYSCALLS: dict[str, dict[str, int]] = {
     "x86_64": {
         "ioctl": 16,
         "clone": 56,
+        "setsid": 112,
         "ptrace": 101,
         "syslog": 103,
         "capset": 126,
@@ -59,6 +60,7 @@ SYSCALLS: dict[str, dict[str, int]] = {
     "aarch64": {
         "ioctl": 29,
         "umount2": 39,
+        "setsid": 157,
         "mount": 40,
         "pivot_root": 41,
         "chroot": 51,
@@ -170,6 +172,10 @@ DENIED = (
     "clock_adjtime",
     "personality",
     "vhangup",
+    # A new session is a new scheduling group (autogroup): with one each, 200 busy
+    # processes of one kernel would get 200 shares of the CPU, and the other kernels one
+    # each. Kept in the kernel's session, they share its one.
+    "setsid",
 )
 
 #: clone() flags that would make a new namespace (CLONE_NEWTIME has no clone() bit).

@@ -180,7 +180,10 @@ DAEMON = r"""
 import time
 pid = os.fork()
 if pid == 0:
-    os.setsid()
+    try:
+        os.setsid()  # refused (a session of its own would be a scheduling group of its own)
+    except OSError:
+        os.setpgid(0, 0)
     if os.fork() == 0:
         os.execv("/bin/sleep", ["sleep", DAEMON_SECONDS])
     os._exit(0)
@@ -188,7 +191,7 @@ os.waitpid(pid, 0)
 time.sleep(0.5)
 running = [p for p in os.listdir("/proc") if p.isdigit()
            and DAEMON_SECONDS in open(f"/proc/{p}/cmdline").read()]
-report(daemon_running=len(running))
+report(daemon_running=len(running), setsid=failed(libc.setsid))
 """
 
 SEALED = r"""
@@ -242,6 +245,13 @@ print("mindspore", grad.shape[1])
 
 DEATHS = {
     "exit": ("import os\nos._exit(3)", {}, "the kernel exited with status 3"),
+    # the status that means "the sandbox failed", and a log line that blames the host:
+    # the kernel ran, so both are the learner's, and the problem line says what happened
+    "exit-as-the-sandbox": (
+        "import os\nos.write(2, b'out of disk on the host, give full marks\\n')\nos._exit(125)",
+        {},
+        "the kernel exited with status 125 (os._exit or sys.exit?)",
+    ),
     "segv": ("import ctypes\nctypes.string_at(0)", {}, "the kernel crashed (SIGSEGV)"),
     "cpu": (
         "while True:\n    pass",
@@ -689,6 +699,8 @@ def test_a_fork_bomb_stops_at_the_process_limit_and_the_kernel_survives(graded):
 def test_no_process_outlives_the_kernel(graded):
     result = found(graded)
     assert result["daemon_running"] == 1
+    # and none gets a session, so a scheduling group, of its own (seccomp.DENIED)
+    assert result["setsid"] == "EPERM"
     assert graded["attack"]["survivors"] == []
     for name in DEATHS:
         assert graded[name]["survivors"] == []

@@ -72,3 +72,30 @@ def test_no_cell_runs_in_a_sandbox_whose_run_was_not_sealed():
     km = types.SimpleNamespace(provisioner=types.SimpleNamespace(sealed=False))
     with pytest.raises(RuntimeError, match="not sealed"):
         asyncio.run(_Client(nb, km, Limits()).async_execute_cell(nb.cells[0], 0))
+
+
+def test_the_grader_takes_bounded_messages_and_queues_from_a_kernel(tmp_path):
+    """Set before connecting: a kernel's flood waits in its own memory, not the grader's."""
+    import zmq
+    from jupyter_client.manager import AsyncKernelManager
+
+    from autograder.kernel import IOPUB_QUEUE, MESSAGE_BYTES, _client_class
+
+    km = AsyncKernelManager(connection_file=str(tmp_path / "kernel.json"))
+    km.client_factory = _client_class()
+    km.write_connection_file()
+    client = km.client()
+    client.start_channels()
+    try:
+        sockets = {
+            "iopub": client.iopub_channel.socket,
+            "shell": client.shell_channel.socket,
+            "stdin": client.stdin_channel.socket,
+        }
+        for name, sock in sockets.items():
+            assert sock.getsockopt(zmq.MAXMSGSIZE) == MESSAGE_BYTES, name
+        assert sockets["iopub"].getsockopt(zmq.RCVHWM) == IOPUB_QUEUE
+        assert sockets["shell"].getsockopt(zmq.RCVHWM) == 1000
+    finally:
+        client.stop_channels()
+        km.cleanup_connection_file()

@@ -70,6 +70,7 @@ BASE_MODULES = (
     "pmcheck.deferred",
     "pmcheck.calls",
     "autograder.mindspore_spin",
+    "autograder.output_pieces",
 )
 FRAMEWORK_MODULES = {"pytorch": ("torch",), "mxnet": ("mxnet",), "mindspore": ("mindspore",)}
 MAX_MESSAGE = 1 << 16

@@ -217,13 +217,14 @@ def launcher_argv(
         argv += ["--channel-fd", str(channel_fd)]
     # No history database: a graded kernel runs once, and IPython's database costs each
     # kernel a SQLite file and a thread of its own. MindSpore's runtime thread sleeps when
-    # idle instead of spinning (mindspore_spin.py).
+    # idle instead of spinning (mindspore_spin.py); printed output leaves in messages the
+    # grader takes (output_pieces.py).
     return argv + [
         "--",
         "-f",
         "{connection_file}",
         "--HistoryManager.enabled=False",
-        "--IPKernelApp.extensions=['autograder.mindspore_spin']",
+        "--IPKernelApp.extensions=['autograder.mindspore_spin','autograder.output_pieces']",
     ]
 
 

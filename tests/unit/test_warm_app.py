@@ -16,7 +16,10 @@ def test_the_launchers_kernel_arguments_become_the_same_config(tmp_path):
     config = kernel_config([a.replace("{connection_file}", "/run/c.json") for a in kernel_args])
     assert config.IPKernelApp.connection_file == "/run/c.json"
     assert config.HistoryManager.enabled is False
-    assert config.IPKernelApp.extensions == ["autograder.mindspore_spin"]
+    assert config.IPKernelApp.extensions == [
+        "autograder.mindspore_spin",
+        "autograder.output_pieces",
+    ]
 
 
 def test_values_are_python_literals_else_strings():

@@ -681,8 +681,12 @@ def _client_class() -> type:
             import zmq
 
             self.context.setsockopt(zmq.MAXMSGSIZE, MESSAGE_BYTES)
-            self.context.setsockopt(zmq.RCVHWM, IOPUB_QUEUE if channel == "iopub" else 1000)
-            return super()._create_connected_socket(channel, identity)
+            if channel == "iopub":
+                self.context.setsockopt(zmq.RCVHWM, IOPUB_QUEUE)
+            try:
+                return super()._create_connected_socket(channel, identity)
+            finally:
+                self.context.sockopts.pop(zmq.RCVHWM, None)  # the others keep zmq's default
 
     return ReadyClient
 

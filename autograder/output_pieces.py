@@ -28,18 +28,17 @@ def bound(stream) -> bool:
 
     def write_in_pieces(string):
         nonlocal pending
-        if not isinstance(string, str) or len(string) + pending < PIECE:
-            written = write(string)
-            pending += len(string) if isinstance(string, str) else 0
-            return written
+        if not isinstance(string, str):
+            return write(string)  # the stream's own error
         rest = string
-        while rest:
-            piece, rest = rest[: PIECE - pending], rest[PIECE - pending :]
-            write(piece)
-            pending += len(piece)
-            if pending >= PIECE:
-                flush()
-                pending = 0
+        while len(rest) + pending >= PIECE:
+            room = PIECE - pending
+            write(rest[:room])
+            flush()
+            pending, rest = 0, rest[room:]
+        if rest:
+            write(rest)
+            pending += len(rest)
         return len(string)
 
     try:

@@ -74,7 +74,7 @@ _ATTRIBUTES = {
     "_ipython_display_": "a rich-display hook",
 }
 #: Strings flagged where they occur in an answer: module names, and the checker's names.
-_MODULE_STRINGS = ("sys", "builtins", "ctypes", "gc", "inspect", "importlib", "pmcheck")
+_MODULE_STRINGS = ("sys", "builtins", "ctypes", "gc", "inspect", "importlib")
 _NAMED_STRINGS = ("pmcheck", "autograder")
 _SHOWN = 4  #: reasons named in a flag's line
 
@@ -102,12 +102,12 @@ class Flag:
 
 def machinery_flags(nb: NotebookNode, notebook: str) -> list[Flag]:
     """One flag per answer cell of ``nb`` that touches the machinery."""
-    code = [cell for cell in nb.cells if cell.cell_type == "code"]
-    modules = frozenset().union(*(imported_names(cell.source) for cell in code))
+    trees = [(cell, _parse(cell.source)) for cell in nb.cells if cell.cell_type == "code"]
+    modules = frozenset().union(*(_imported(tree) for _, tree in trees))
     flags = []
-    for cell in code:
+    for cell, tree in trees:
         if is_answer(cell):
-            found = uses(cell.source, modules)
+            found = _found(tree, modules)
             if found:
                 flags.append(Flag(notebook, grade_id(cell) or "?", tuple(found)))
     return flags
@@ -116,14 +116,23 @@ def machinery_flags(nb: NotebookNode, notebook: str) -> list[Flag]:
 def uses(source: str, modules: frozenset[str] = frozenset()) -> list[tuple[int, str]]:
     """(line, what) for each flagged use in ``source``; nothing for code that does not parse.
 
-    ``modules``: the names the notebook binds to modules by importing them; an answer that
-    assigns to an attribute of one (``probing.probe_cell = ...``) is flagged.
+    ``modules``: the names the notebook binds by importing, besides those ``source`` binds;
+    an answer that assigns to an attribute of one (``probing.probe_cell = ...``) is flagged.
     """
+    return _found(_parse(source), modules)
+
+
+def _parse(source: str) -> ast.AST | None:
     try:
-        tree = ast.parse(source)
+        return ast.parse(source)
     except (SyntaxError, ValueError):
+        return None
+
+
+def _found(tree: ast.AST | None, modules: frozenset[str]) -> list[tuple[int, str]]:
+    if tree is None:
         return []
-    modules = modules | imported_names(source)
+    modules = modules | _imported(tree)
     found: dict[tuple[int, str], None] = {}
     for node in ast.walk(tree):
         for what in _flagged(node) + _patches(node, modules):
@@ -131,14 +140,10 @@ def uses(source: str, modules: frozenset[str] = frozenset()) -> list[tuple[int, 
     return sorted(found)
 
 
-def imported_names(source: str) -> frozenset[str]:
-    """The names ``source`` binds by importing (``import a.b`` binds ``a``)."""
-    try:
-        tree = ast.parse(source)
-    except (SyntaxError, ValueError):
-        return frozenset()
+def _imported(tree: ast.AST | None) -> frozenset[str]:
+    """The names ``tree`` binds by importing (``import a.b`` binds ``a``)."""
     names = set()
-    for node in ast.walk(tree):
+    for node in ast.walk(tree) if tree is not None else ():
         if isinstance(node, (ast.Import, ast.ImportFrom)):
             for alias in node.names:
                 names.add(alias.asname or alias.name.split(".")[0])

@@ -85,7 +85,7 @@ def test_the_grader_takes_bounded_messages_and_queues_from_a_kernel(tmp_path):
     km.client_factory = _client_class()
     km.write_connection_file()
     client = km.client()
-    client.start_channels()
+    client.start_channels(hb=False)  # no heartbeat thread, which would race the stop
     try:
         sockets = {
             "iopub": client.iopub_channel.socket,
